@@ -1,0 +1,27 @@
+-- SQL helpers shared by the operations.  Each is a single SELECT so the planner can inline it.
+
+-- The price in force for a usage type on a day: the account's custom price if any, else the standard
+-- (client-wide) price; of those, the one with the latest effective_from on or before the day.
+CREATE FUNCTION backout.price_offer_in_force(p_client_id bigint, p_acct_no bigint, p_usage_type_no bigint, p_day date)
+RETURNS TABLE (price_offer_id bigint, unit_price numeric)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT p.price_offer_id, p.unit_price
+    FROM backout.price_offer p
+    WHERE p.client_id = p_client_id
+      AND p.usage_type_no = p_usage_type_no
+      AND (p.acct_no = p_acct_no OR p.acct_no IS NULL)
+      AND p.effective_from <= p_day
+    ORDER BY p.acct_no IS NULL, p.effective_from DESC
+    LIMIT 1
+$$;
+
+-- The next anniversary after a bill date: one month later, on bill_day (default: the day of the given
+-- date), clamped to the length of that month.
+CREATE FUNCTION backout.advance_bill_date(p_bill_date date, p_bill_day smallint)
+RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (date_trunc('month', p_bill_date) + interval '1 month')::date
+           + least(coalesce(p_bill_day, extract(day FROM p_bill_date)::int),
+                   extract(day FROM date_trunc('month', p_bill_date) + interval '2 months - 1 day')::int)
+           - 1
+$$;

@@ -1,0 +1,326 @@
+//! Billing run for (client, billing date): one transaction of set-based statements.
+//!
+//! Every account whose `next_bill_date` is the billing date gets an invoice for its period
+//! [last_bill_date, next_bill_date): `USAGE_CHARGE` lines for its unbilled, non-excluded usage of the
+//! period (one per usage type), and a `TRUE_UP` line for every commitment contract whose period ends within
+//! the billing period.  The run records what it needs to be reversed exactly: the invoice keeps the old
+//! pointers, `billing_balance_snapshot` the balance values it overwrote, the usage its batch and invoice.
+use crate::dates::{parse_day, DAY_FORMS};
+use crate::locks;
+use crate::reply::{first_value, require_client, required, Outcome, Rejection};
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+
+pub const ALREADY_SCHEDULED: &str = "ALREADY_SCHEDULED";
+pub const MISSING_PRICE: &str = "MISSING_PRICE";
+
+/// A QUANTITY commitment closing in this run whose usage type has no price to value the shortfall.
+/// $1 = client_id, $2 = billing date.
+const UNPRICED_TRUE_UP: &str = r#"
+    SELECT format('account %s has a QUANTITY commitment for period %s..%s but no price in force for usage_type_code %L on %s',
+                  c.acct_no, c.period_start, c.period_end, ut.usage_type_code, c.period_end - 1)
+    FROM backout.billing_profile bp
+    JOIN backout.commitment_contract c
+      ON c.client_id = bp.client_id AND c.acct_no = bp.acct_no AND c.kind = 'QUANTITY'
+     AND c.period_end > bp.last_bill_date AND c.period_end <= bp.next_bill_date
+    JOIN backout.usage_type ut ON ut.client_id = c.client_id AND ut.usage_type_no = c.usage_type_no
+    WHERE bp.client_id = $1 AND bp.next_bill_date = $2
+      AND NOT EXISTS (SELECT FROM backout.price_offer_in_force($1, c.acct_no, c.usage_type_no, c.period_end - 1))
+    ORDER BY c.acct_no
+    LIMIT 1"#;
+
+/// $1 = client_id, $2 = billing date.  Returns the batch id.
+const START_BATCH: &str = r#"
+    WITH batch AS (
+        INSERT INTO backout.billing_batch (client_id, billing_date, status) VALUES ($1, $2, 'PROCESSING')
+        RETURNING billing_batch_id),
+    job AS (
+        INSERT INTO backout.job_schedule (client_id, schedule_date, job_type, status, billing_batch_id)
+        SELECT $1, $2::timestamp, 'BILLING', 'RUNNING', billing_batch_id FROM batch)
+    SELECT billing_batch_id FROM batch"#;
+
+// The statements below take $1 = client_id, $2 = billing_batch_id, $3 = billing date.
+
+const OPEN_INVOICES: &str = r#"
+    INSERT INTO backout.invoice (client_id, billing_batch_id, acct_no, period_start, period_end)
+    SELECT $1, $2, bp.acct_no, bp.last_bill_date, bp.next_bill_date
+    FROM backout.billing_profile bp
+    WHERE bp.client_id = $1 AND bp.next_bill_date = $3
+    ORDER BY bp.acct_no"#;
+
+const BILL_USAGE: &str = r#"
+    WITH billed AS (
+        UPDATE backout.usage_txn u
+           SET billing_batch_id = i.billing_batch_id, invoice_no = i.invoice_no
+          FROM backout.invoice i
+         WHERE i.client_id = $1 AND i.billing_batch_id = $2
+           AND u.client_id = $1 AND u.acct_no = i.acct_no
+           AND u.usage_date >= i.period_start AND u.usage_date < i.period_end
+           AND u.billing_batch_id IS NULL AND NOT u.is_excluded
+        RETURNING u.invoice_no, u.acct_no, u.usage_type_no, u.units, u.amount)
+    INSERT INTO backout.billing_record (client_id, billing_batch_id, invoice_no, acct_no, record_type, usage_type_no,
+                                        usage_records, units, amount, period_start, period_end)
+    SELECT $1, $2, b.invoice_no, b.acct_no, 'USAGE_CHARGE', b.usage_type_no,
+           count(*), sum(b.units), sum(b.amount), i.period_start, i.period_end
+    FROM billed b
+    JOIN backout.invoice i ON i.client_id = $1 AND i.invoice_no = b.invoice_no
+    GROUP BY b.invoice_no, b.acct_no, b.usage_type_no, i.period_start, i.period_end
+    ORDER BY b.acct_no, b.usage_type_no"#;
+
+/// Consumption of a commitment period = its billed usage (this run's and earlier runs'), in its scope.
+const TRUE_UPS: &str = r#"
+    INSERT INTO backout.billing_record (client_id, billing_batch_id, invoice_no, acct_no, record_type, usage_type_no,
+                                        units, unit_price, amount, period_start, period_end,
+                                        commitment_period_start, commitment_kind, commitment_value, consumed)
+    SELECT $1, $2, i.invoice_no, i.acct_no, 'TRUE_UP', c.usage_type_no,
+           CASE c.kind WHEN 'QUANTITY' THEN greatest(0, c.commitment_value - used.units) ELSE 0 END,
+           po.unit_price,
+           CASE c.kind WHEN 'AMOUNT' THEN greatest(0, c.commitment_value - used.amount)
+                       ELSE greatest(0, c.commitment_value - used.units) * po.unit_price END,
+           i.period_start, i.period_end, c.period_start, c.kind, c.commitment_value,
+           CASE c.kind WHEN 'AMOUNT' THEN used.amount ELSE used.units END
+    FROM backout.invoice i
+    JOIN backout.commitment_contract c
+      ON c.client_id = $1 AND c.acct_no = i.acct_no
+     AND c.period_end > i.period_start AND c.period_end <= i.period_end
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(t.amount), 0) AS amount, coalesce(sum(t.units), 0) AS units
+        FROM backout.usage_txn t
+        WHERE t.client_id = $1 AND t.acct_no = c.acct_no
+          AND t.usage_date >= c.period_start AND t.usage_date < c.period_end
+          AND t.billing_batch_id IS NOT NULL
+          AND (c.usage_type_no IS NULL OR t.usage_type_no = c.usage_type_no)) AS used
+    LEFT JOIN LATERAL backout.price_offer_in_force($1, c.acct_no, c.usage_type_no, c.period_end - 1) AS po
+      ON c.kind = 'QUANTITY'
+    WHERE i.client_id = $1 AND i.billing_batch_id = $2
+    ORDER BY i.acct_no"#;
+
+/// Snapshot the balance buckets the true-ups settle, then settle them (one statement: the snapshot reads
+/// the buckets as they were before).
+const SETTLE_BALANCES: &str = r#"
+    WITH true_up AS (
+        SELECT acct_no, commitment_period_start AS period_start, amount
+        FROM backout.billing_record
+        WHERE client_id = $1 AND billing_batch_id = $2 AND record_type = 'TRUE_UP'),
+    snapshot AS (
+        INSERT INTO backout.billing_balance_snapshot (client_id, billing_batch_id, acct_no, period_start,
+                                                      balance_existed, true_up_amount, true_up_batch_id)
+        SELECT $1, $2, t.acct_no, t.period_start, cb.acct_no IS NOT NULL, cb.true_up_amount, cb.true_up_batch_id
+        FROM true_up t
+        LEFT JOIN backout.commitment_balance cb
+          ON cb.client_id = $1 AND cb.acct_no = t.acct_no AND cb.period_start = t.period_start)
+    INSERT INTO backout.commitment_balance AS cb (client_id, acct_no, period_start, true_up_amount, true_up_batch_id)
+    SELECT $1, t.acct_no, t.period_start, t.amount, $2 FROM true_up t
+    ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
+       SET true_up_amount = excluded.true_up_amount, true_up_batch_id = excluded.true_up_batch_id, updated_at = now()"#;
+
+const CLOSE_INVOICES_AND_ADVANCE: &str = r#"
+    WITH totals AS (
+        SELECT invoice_no,
+               coalesce(sum(amount) FILTER (WHERE record_type = 'USAGE_CHARGE'), 0) AS usage_amount,
+               coalesce(sum(amount) FILTER (WHERE record_type = 'TRUE_UP'), 0) AS true_up_amount
+        FROM backout.billing_record
+        WHERE client_id = $1 AND billing_batch_id = $2
+        GROUP BY invoice_no),
+    invoices AS (
+        UPDATE backout.invoice i
+           SET usage_amount = t.usage_amount, true_up_amount = t.true_up_amount,
+               total_amount = t.usage_amount + t.true_up_amount
+          FROM totals t
+         WHERE i.client_id = $1 AND i.invoice_no = t.invoice_no)
+    UPDATE backout.billing_profile bp
+       SET last_bill_date = i.period_end, next_bill_date = backout.advance_bill_date(i.period_end, bp.bill_day)
+      FROM backout.invoice i
+     WHERE i.client_id = $1 AND i.billing_batch_id = $2
+       AND bp.client_id = $1 AND bp.acct_no = i.acct_no"#;
+
+/// Work items and per-account work units of the run's job schedule.
+const RECORD_WORK_UNITS: &str = r#"
+    WITH item AS (
+        INSERT INTO backout.job_schedule_item (client_id, job_schedule_id, item_type, status, work_units)
+        SELECT $1, js.job_schedule_id, 'BILL_ACCOUNTS', 'COMPLETED',
+               (SELECT count(*) FROM backout.invoice WHERE client_id = $1 AND billing_batch_id = $2)
+        FROM backout.job_schedule js
+        WHERE js.client_id = $1 AND js.billing_batch_id = $2
+        RETURNING job_schedule_item_id)
+    INSERT INTO backout.job_schedule_list (client_id, job_schedule_item_id, acct_no, status, payload)
+    SELECT $1, item.job_schedule_item_id, i.acct_no, 'COMPLETED',
+           jsonb_build_object('acct_no', i.acct_no, 'invoice_no', i.invoice_no, 'billing_batch_id', i.billing_batch_id,
+                              'period_start', i.period_start, 'period_end', i.period_end,
+                              'usage_amount', i.usage_amount, 'true_up_amount', i.true_up_amount,
+                              'total_amount', i.total_amount)
+    FROM item
+    CROSS JOIN backout.invoice i
+    WHERE i.client_id = $1 AND i.billing_batch_id = $2
+    ORDER BY i.acct_no"#;
+
+const COMPLETE_BATCH: &str = r#"
+    WITH job AS (
+        UPDATE backout.job_schedule SET status = 'COMPLETED', updated_at = now()
+         WHERE client_id = $1 AND billing_batch_id = $2)
+    UPDATE backout.billing_batch b
+       SET status = 'COMPLETED', completed_at = now(),
+           accounts_billed = (SELECT count(*) FROM backout.invoice WHERE client_id = $1 AND billing_batch_id = $2),
+           records_written = (SELECT count(*) FROM backout.billing_record WHERE client_id = $1 AND billing_batch_id = $2),
+           total_amount = (SELECT coalesce(sum(total_amount), 0) FROM backout.invoice
+                           WHERE client_id = $1 AND billing_batch_id = $2)
+     WHERE b.client_id = $1 AND b.billing_batch_id = $2
+    RETURNING accounts_billed, records_written, total_amount"#;
+
+const BILLING_STEPS: [&str; 6] = [
+    OPEN_INVOICES,
+    BILL_USAGE,
+    TRUE_UPS,
+    SETTLE_BALANCES,
+    CLOSE_INVOICES_AND_ADVANCE,
+    RECORD_WORK_UNITS,
+];
+
+struct Billed {
+    batch_id: i64,
+    billing_date: Date,
+    accounts: i64,
+    records: i64,
+    total_amount: AnyNumeric,
+}
+
+pub fn parse_billing_date(text: Option<&str>, name: &str) -> Outcome<Date> {
+    let text = required(text, name)?;
+    parse_day(text).ok_or_else(|| {
+        Rejection::invalid(format!("{name} {text:?} is not a date: use {DAY_FORMS}"))
+    })
+}
+
+fn reject_existing_schedule(client_id: i64, day: Date) -> Outcome<()> {
+    let existing = first_value::<String>(
+        "SELECT format('%s, %s', job_type, status) FROM backout.job_schedule
+         WHERE client_id = $1 AND schedule_date = $2::timestamp ORDER BY job_schedule_id LIMIT 1",
+        &[client_id.into(), day.into()],
+    );
+    match existing {
+        None => Ok(()),
+        Some(job) => Err(Rejection::new(
+            ALREADY_SCHEDULED,
+            format!(
+                "a job schedule already exists for client {client_id} on {day} ({job}); \
+                 undo that billing run (undo_job_schedule) or clear the schedule (clear_job_schedule) first"
+            ),
+        )),
+    }
+}
+
+fn reject_unpriced_true_up(client_id: i64, day: Date) -> Outcome<()> {
+    match first_value::<String>(UNPRICED_TRUE_UP, &[client_id.into(), day.into()]) {
+        None => Ok(()),
+        Some(problem) => Err(Rejection::new(MISSING_PRICE, problem)),
+    }
+}
+
+fn bill(client_id: i64, day: Date) -> Billed {
+    Spi::connect_mut(|client| {
+        let batch_id = client
+            .update(START_BATCH, None, &[client_id.into(), day.into()])
+            .expect("start batch")
+            .first()
+            .get_one::<i64>()
+            .expect("batch id")
+            .expect("batch id");
+        let args: [DatumWithOid; 3] = [client_id.into(), batch_id.into(), day.into()];
+        for step in BILLING_STEPS {
+            client.update(step, None, &args).expect("billing step");
+        }
+        let done = client
+            .update(COMPLETE_BATCH, None, &args)
+            .expect("complete batch")
+            .first();
+        Billed {
+            batch_id,
+            billing_date: day,
+            accounts: done.get::<i64>(1).expect("accounts").unwrap_or(0),
+            records: done.get::<i64>(2).expect("records").unwrap_or(0),
+            total_amount: done
+                .get::<AnyNumeric>(3)
+                .expect("total")
+                .unwrap_or_default(),
+        }
+    })
+}
+
+fn run(client_id: Option<i64>, billing_date: Option<&str>) -> Outcome<Billed> {
+    let day = parse_billing_date(billing_date, "billing_date")?;
+    let client_id = require_client(client_id)?;
+    locks::lock_client_exclusive(client_id);
+    reject_existing_schedule(client_id, day)?;
+    reject_unpriced_true_up(client_id, day)?;
+    Ok(bill(client_id, day))
+}
+
+/// Bill every account of the client whose next_bill_date is the billing date, in one transaction.
+#[pg_extern(volatile, parallel_unsafe)]
+fn run_billing(
+    client_id: Option<i64>,
+    billing_date: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(billing_batch_id, Option<i64>),
+        name!(status, String),
+        name!(accounts_billed, Option<i64>),
+        name!(error_message, Option<String>),
+        name!(error_code, Option<String>),
+        name!(client_id, Option<i64>),
+        name!(billing_date, Option<Date>),
+        name!(records_written, Option<i64>),
+        name!(total_amount, Option<AnyNumeric>),
+    ),
+> {
+    TableIterator::once(match run(client_id, billing_date) {
+        Ok(b) => (
+            Some(b.batch_id),
+            "COMPLETED".into(),
+            Some(b.accounts),
+            None,
+            None,
+            client_id,
+            Some(b.billing_date),
+            Some(b.records),
+            Some(b.total_amount),
+        ),
+        Err(r) => (
+            None,
+            "ERROR".into(),
+            Some(0),
+            Some(r.message),
+            Some(r.code.into()),
+            client_id,
+            None,
+            Some(0),
+            None,
+        ),
+    })
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use super::*;
+
+    #[pg_test]
+    fn billing_date_accepts_the_two_forms_only() {
+        assert!(parse_billing_date(Some("2026-04-01"), "billing_date").is_ok());
+        assert!(parse_billing_date(Some("2026-04-01 00:00:00"), "billing_date").is_ok());
+        let err = parse_billing_date(Some("04/01/2026"), "billing_date").unwrap_err();
+        assert_eq!(err.code, crate::reply::INVALID_INPUT);
+        assert!(
+            err.message.contains("YYYY-MM-DD or YYYY-MM-DD HH:mm:ss"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            parse_billing_date(None, "billing_date")
+                .unwrap_err()
+                .message,
+            "billing_date is required"
+        );
+    }
+}

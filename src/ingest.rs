@@ -1,0 +1,404 @@
+//! Usage ingest: `process_usage_file` (records as a jsonb array) and `process_staged_usage_file` (rows
+//! COPYed into `backout.usage_staging`).  Both run the same set-based pipeline over a relation of text
+//! records: validate every record in one query (first offending record reported), then rate, insert,
+//! accumulate commitment balances and write the file's stats row in one statement.
+use crate::locks;
+use crate::raw_jsonb::RawJsonb;
+use crate::reply::{first_value, require_client, required, Outcome, Rejection};
+use pgrx::prelude::*;
+
+pub const DUPLICATE_FILE: &str = "DUPLICATE_FILE";
+const MAX_FILE_NAME: usize = 255;
+
+/// Records of a jsonb array: one row per element; `shape_error` flags non-objects and unknown keys.
+const JSON_SOURCE: &str = r#"
+    SELECT r.ord AS record_no,
+           r.e->>'record_id' AS record_id, r.e->>'acct_no' AS acct_no, r.e->>'client_acct_id' AS client_acct_id,
+           r.e->>'usage_type_code' AS usage_type_code, r.e->>'usage_date' AS usage_date, r.e->>'units' AS units,
+           r.e->>'client_record_id' AS client_record_id,
+           r.e->>'qualifier_1' AS qualifier_1, r.e->>'qualifier_2' AS qualifier_2,
+           r.e->>'qualifier_3' AS qualifier_3, r.e->>'qualifier_4' AS qualifier_4,
+           CASE WHEN jsonb_typeof(r.e) <> 'object' THEN 'is not a JSON object'
+                ELSE (SELECT format('has unknown key "%s"', k) FROM jsonb_object_keys(r.e) AS k
+                      WHERE k <> ALL (ARRAY['record_id', 'acct_no', 'client_acct_id', 'usage_type_code',
+                                            'usage_date', 'units', 'client_record_id', 'qualifier_1',
+                                            'qualifier_2', 'qualifier_3', 'qualifier_4'])
+                      ORDER BY k LIMIT 1)
+           END AS shape_error
+    FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#;
+
+/// Records staged for a file, in the order they were COPYed.
+const STAGING_SOURCE: &str = r#"
+    SELECT row_number() OVER (ORDER BY s.staging_id) AS record_no,
+           s.record_id, s.acct_no, s.client_acct_id, s.usage_type_code, s.usage_date, s.units,
+           s.client_record_id, s.qualifier_1, s.qualifier_2, s.qualifier_3, s.qualifier_4,
+           NULL::text AS shape_error
+    FROM backout.usage_staging s
+    WHERE s.client_id = $1 AND s.file_name = $2"#;
+
+/// Typed values and resolved references of every record ($1 = client_id); NULL where a value is invalid.
+const RESOLVE: &str = r#"
+    parsed AS (
+        SELECT s.*, coalesce(s.record_id, s.record_no::text) AS record_key,
+               CASE WHEN s.acct_no ~ '^[0-9]{1,18}$' THEN s.acct_no::bigint END AS acct_no_num,
+               backout.parse_usage_timestamp(s.usage_date) AS usage_ts,
+               CASE WHEN s.units ~ '^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$'
+                    THEN s.units::numeric END AS units_num
+        FROM src s),
+    resolved AS (
+        SELECT p.*, by_no.acct_no AS by_no, by_id.acct_no AS by_id,
+               coalesce(by_no.acct_no, by_id.acct_no) AS res_acct_no,
+               ut.usage_type_no, po.price_offer_id, po.unit_price
+        FROM parsed p
+        LEFT JOIN backout.account by_no ON by_no.client_id = $1 AND by_no.acct_no = p.acct_no_num
+        LEFT JOIN backout.account by_id ON by_id.client_id = $1 AND by_id.client_acct_id = p.client_acct_id
+        LEFT JOIN backout.usage_type ut ON ut.client_id = $1 AND ut.usage_type_code = p.usage_type_code
+        LEFT JOIN LATERAL backout.price_offer_in_force($1, coalesce(by_no.acct_no, by_id.acct_no),
+                                                       ut.usage_type_no, p.usage_ts::date) po ON true)"#;
+
+/// The first invalid record, by position, with what is wrong and how many records are invalid.
+const VALIDATE: &str = r#"
+    checked AS (
+        SELECT r.record_no, r.record_id,
+               CASE
+                 WHEN r.shape_error IS NOT NULL THEN r.shape_error
+                 WHEN r.record_id = '' OR length(r.record_id) > 100 THEN 'has a record_id that is empty or longer than 100 characters'
+                 WHEN r.record_no > min(r.record_no) OVER (PARTITION BY r.record_key)
+                   THEN format('repeats the record_id of record %s', min(r.record_no) OVER (PARTITION BY r.record_key))
+                 WHEN r.acct_no IS NULL AND r.client_acct_id IS NULL THEN 'is missing key "acct_no" (or "client_acct_id")'
+                 WHEN r.acct_no IS NOT NULL AND r.acct_no_num IS NULL THEN format('has acct_no %L, which is not an account number', r.acct_no)
+                 WHEN r.acct_no IS NOT NULL AND r.by_no IS NULL THEN format('names unknown account acct_no %s', r.acct_no)
+                 WHEN r.client_acct_id IS NOT NULL AND r.by_id IS NULL THEN format('names unknown account client_acct_id %L', r.client_acct_id)
+                 WHEN r.by_no <> r.by_id THEN format('has acct_no %s and client_acct_id %L, which name different accounts', r.acct_no, r.client_acct_id)
+                 WHEN r.usage_type_code IS NULL THEN 'is missing key "usage_type_code"'
+                 WHEN r.usage_type_no IS NULL THEN format('names unknown usage_type_code %L', r.usage_type_code)
+                 WHEN r.usage_date IS NULL THEN 'is missing key "usage_date"'
+                 WHEN r.usage_ts IS NULL THEN format('has usage_date %L, expected YYYY-MM-DD HH:mm:ss', r.usage_date)
+                 WHEN r.units IS NULL THEN 'is missing key "units"'
+                 WHEN r.units_num IS NULL THEN format('has non-numeric units %L', r.units)
+                 WHEN r.units_num < 0 THEN format('has negative units %s', r.units)
+                 WHEN length(r.client_record_id) > 100 THEN 'has a client_record_id longer than 100 characters'
+                 WHEN greatest(length(r.qualifier_1), length(r.qualifier_2), length(r.qualifier_3), length(r.qualifier_4)) > 300
+                   THEN 'has a qualifier longer than 300 characters'
+                 WHEN r.unit_price IS NULL
+                   THEN format('has no price in force for usage_type_code %L on %s', r.usage_type_code, r.usage_ts::date)
+               END AS problem
+        FROM resolved r)
+    SELECT format('record %s%s %s%s', c.record_no,
+                  CASE WHEN c.record_id IS NOT NULL THEN format(' (record_id %L)', c.record_id) ELSE '' END,
+                  c.problem,
+                  CASE WHEN count(*) OVER () > 1 THEN format('; %s records are invalid', count(*) OVER ()) ELSE '' END)
+    FROM checked c
+    WHERE c.problem IS NOT NULL
+    ORDER BY c.record_no
+    LIMIT 1"#;
+
+/// Rate and insert the records not yet present, add them to the commitment balance of the contract period
+/// they fall in, and write the file's stats row ($1 = client_id, $2 = file_name).
+const INGEST: &str = r#"
+    ins AS (
+        INSERT INTO backout.usage_txn (client_id, acct_no, usage_type_no, usage_date, units, unit_price, amount,
+                                       price_offer_id, file_name, record_key, client_record_id,
+                                       qualifier_1, qualifier_2, qualifier_3, qualifier_4)
+        SELECT $1, r.res_acct_no, r.usage_type_no, r.usage_ts, r.units_num, r.unit_price, r.units_num * r.unit_price,
+               r.price_offer_id, $2, r.record_key, r.client_record_id,
+               r.qualifier_1, r.qualifier_2, r.qualifier_3, r.qualifier_4
+        FROM resolved r
+        ORDER BY r.record_no
+        ON CONFLICT (client_id, file_name, record_key) DO NOTHING
+        RETURNING acct_no, usage_type_no, usage_date, units, amount),
+    balances AS (
+        INSERT INTO backout.commitment_balance AS cb (client_id, acct_no, period_start, consumed_amount, consumed_units)
+        SELECT $1, c.acct_no, c.period_start, sum(i.amount), sum(i.units)
+        FROM ins i
+        JOIN backout.commitment_contract c
+          ON c.client_id = $1 AND c.acct_no = i.acct_no
+         AND i.usage_date >= c.period_start AND i.usage_date < c.period_end
+         AND (c.usage_type_no IS NULL OR c.usage_type_no = i.usage_type_no)
+        GROUP BY c.acct_no, c.period_start
+        ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
+           SET consumed_amount = cb.consumed_amount + excluded.consumed_amount,
+               consumed_units = cb.consumed_units + excluded.consumed_units,
+               updated_at = now()
+        RETURNING 1),
+    stats AS (
+        INSERT INTO backout.usage_file (client_id, file_name, records_received, records_processed, records_skipped,
+                                        total_units, total_amount)
+        SELECT $1, $2, received.n, count(i.*), received.n - count(i.*),
+               coalesce(sum(i.units), 0), coalesce(sum(i.amount), 0)
+        FROM (SELECT count(*) AS n FROM src) AS received
+        LEFT JOIN ins i ON true
+        GROUP BY received.n
+        RETURNING records_processed, records_skipped, total_amount)
+    SELECT s.records_processed, s.records_skipped, s.total_amount, (SELECT count(*) FROM balances)
+    FROM stats s"#;
+
+fn pipeline(source: &str, tail: &str) -> String {
+    format!("WITH src AS ({source}),{RESOLVE},{tail}")
+}
+
+type IngestRow = (
+    name!(file_name, Option<String>),
+    name!(records_processed, Option<i64>),
+    name!(status, String),
+    name!(error_message, Option<String>),
+    name!(records_skipped, Option<i64>),
+    name!(total_amount, Option<AnyNumeric>),
+    name!(error_code, Option<String>),
+    name!(client_id, Option<i64>),
+);
+
+struct Ingested {
+    processed: i64,
+    skipped: i64,
+    total_amount: AnyNumeric,
+}
+
+fn reply(
+    client_id: Option<i64>,
+    file_name: Option<&str>,
+    outcome: Outcome<Ingested>,
+) -> TableIterator<'static, IngestRow> {
+    let file_name = file_name.map(str::to_owned);
+    TableIterator::once(match outcome {
+        Ok(done) => (
+            file_name,
+            Some(done.processed),
+            "COMPLETED".into(),
+            None,
+            Some(done.skipped),
+            Some(done.total_amount),
+            None,
+            client_id,
+        ),
+        Err(rejected) => (
+            file_name,
+            Some(0),
+            "ERROR".into(),
+            Some(rejected.message),
+            Some(0),
+            None,
+            Some(rejected.code.into()),
+            client_id,
+        ),
+    })
+}
+
+/// Names are stored and matched exactly; backout takes them as a comma-separated list without spaces or
+/// paths, so a name that could not be written there is refused here.
+pub fn check_file_name(file_name: Option<&str>) -> Outcome<&str> {
+    let name = required(file_name, "file_name")?;
+    let problem = if name.is_empty() {
+        Some("is empty")
+    } else if name.chars().count() > MAX_FILE_NAME {
+        Some("is longer than 255 characters")
+    } else if name.contains(['/', '\\']) {
+        Some("contains a path separator (give the bare file name)")
+    } else if name.contains(',') {
+        Some("contains a comma")
+    } else if name.trim() != name {
+        Some("starts or ends with white space")
+    } else if name.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(Rejection::invalid(format!("file_name {name:?} {problem}"))),
+        None => Ok(name),
+    }
+}
+
+fn check_records(records: &RawJsonb) -> Outcome<()> {
+    let (kind, len) = Spi::get_two_with_args::<String, i64>(
+        "SELECT jsonb_typeof($1), CASE WHEN jsonb_typeof($1) = 'array' THEN jsonb_array_length($1) END",
+        &[records.as_arg()],
+    )
+    .expect("records shape");
+    match (kind.as_deref(), len) {
+        (Some("array"), Some(0)) => Err(Rejection::invalid("records is an empty array")),
+        (Some("array"), _) => Ok(()),
+        (kind, _) => Err(Rejection::invalid(format!(
+            "records must be a JSON array of objects, not {}",
+            kind.unwrap_or("null")
+        ))),
+    }
+}
+
+fn reject_duplicate_file(client_id: i64, file_name: &str) -> Outcome<()> {
+    let processed_at = first_value::<String>(
+        "SELECT to_char(processed_at, 'YYYY-MM-DD HH24:MI:SS') FROM backout.usage_file
+         WHERE client_id = $1 AND file_name = $2",
+        &[client_id.into(), file_name.into()],
+    );
+    match processed_at {
+        None => Ok(()),
+        Some(at) => Err(Rejection::new(
+            DUPLICATE_FILE,
+            format!("file {file_name:?} was already processed for client {client_id} at {at}; back it out before processing it again"),
+        )),
+    }
+}
+
+fn first_invalid_record(source: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome<()> {
+    let problem = first_value::<String>(&pipeline(source, VALIDATE), args);
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(Rejection::invalid(problem)),
+    }
+}
+
+fn ingest(source: &str, args: &[pgrx::datum::DatumWithOid]) -> Ingested {
+    Spi::connect_mut(|client| {
+        let row = client
+            .update(&pipeline(source, INGEST), None, args)
+            .expect("ingest")
+            .first();
+        Ingested {
+            processed: row.get::<i64>(1).expect("records_processed").unwrap_or(0),
+            skipped: row.get::<i64>(2).expect("records_skipped").unwrap_or(0),
+            total_amount: row
+                .get::<AnyNumeric>(3)
+                .expect("total_amount")
+                .unwrap_or_default(),
+        }
+    })
+}
+
+/// Locks, duplicate check, validation, ingest: the common path once the arguments are known good.
+fn ingest_file(
+    client_id: i64,
+    file_name: &str,
+    source: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> Outcome<Ingested> {
+    locks::lock_client_shared(client_id);
+    locks::lock_file(client_id, file_name);
+    reject_duplicate_file(client_id, file_name)?;
+    first_invalid_record(source, args)?;
+    Ok(ingest(source, args))
+}
+
+fn process_json(
+    client_id: Option<i64>,
+    file_name: Option<&str>,
+    records: Option<RawJsonb>,
+) -> Outcome<Ingested> {
+    let file_name = check_file_name(file_name)?;
+    let records = required(records, "records")?;
+    check_records(&records)?;
+    let client_id = require_client(client_id)?;
+    ingest_file(
+        client_id,
+        file_name,
+        JSON_SOURCE,
+        &[client_id.into(), file_name.into(), records.as_arg()],
+    )
+}
+
+fn process_staged(client_id: Option<i64>, file_name: Option<&str>) -> Outcome<Ingested> {
+    let file_name = check_file_name(file_name)?;
+    let client_id = require_client(client_id)?;
+    let staged = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT FROM backout.usage_staging WHERE client_id = $1 AND file_name = $2)",
+        &[client_id.into(), file_name.into()],
+    )
+    .expect("staging lookup");
+    if staged != Some(true) {
+        return Err(Rejection::invalid(format!(
+            "no rows staged in backout.usage_staging for client {client_id} and file {file_name:?}"
+        )));
+    }
+    let done = ingest_file(
+        client_id,
+        file_name,
+        STAGING_SOURCE,
+        &[client_id.into(), file_name.into()],
+    )?;
+    Spi::run_with_args(
+        "DELETE FROM backout.usage_staging WHERE client_id = $1 AND file_name = $2",
+        &[client_id.into(), file_name.into()],
+    )
+    .expect("clear staging");
+    Ok(done)
+}
+
+/// Ingest a named usage file given as a jsonb array of records.  All or nothing: an invalid record rejects
+/// the whole file (status ERROR, nothing written).
+#[pg_extern(volatile, parallel_unsafe)]
+fn process_usage_file(
+    client_id: Option<i64>,
+    file_name: Option<&str>,
+    records: Option<RawJsonb>,
+) -> TableIterator<
+    'static,
+    (
+        name!(file_name, Option<String>),
+        name!(records_processed, Option<i64>),
+        name!(status, String),
+        name!(error_message, Option<String>),
+        name!(records_skipped, Option<i64>),
+        name!(total_amount, Option<AnyNumeric>),
+        name!(error_code, Option<String>),
+        name!(client_id, Option<i64>),
+    ),
+> {
+    reply(
+        client_id,
+        file_name,
+        process_json(client_id, file_name, records),
+    )
+}
+
+/// Ingest the rows staged for (client_id, file_name) in `backout.usage_staging` (bulk path: COPY, then
+/// one call).  Same rules as `process_usage_file`; the staged rows are removed once ingested.
+#[pg_extern(volatile, parallel_unsafe)]
+fn process_staged_usage_file(
+    client_id: Option<i64>,
+    file_name: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(file_name, Option<String>),
+        name!(records_processed, Option<i64>),
+        name!(status, String),
+        name!(error_message, Option<String>),
+        name!(records_skipped, Option<i64>),
+        name!(total_amount, Option<AnyNumeric>),
+        name!(error_code, Option<String>),
+        name!(client_id, Option<i64>),
+    ),
+> {
+    reply(client_id, file_name, process_staged(client_id, file_name))
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use super::*;
+
+    #[pg_test]
+    fn file_names_that_backout_could_not_name_are_refused() {
+        assert_eq!(
+            check_file_name(Some("usage_2026_03.csv")),
+            Ok("usage_2026_03.csv")
+        );
+        for bad in [
+            "",
+            "dir/file.csv",
+            "c:\\file.csv",
+            "a,b.csv",
+            " file.csv",
+            "file.csv ",
+            "tab\tfile",
+        ] {
+            let err = check_file_name(Some(bad)).expect_err(bad);
+            assert_eq!(err.code, crate::reply::INVALID_INPUT, "{bad:?}");
+        }
+        assert_eq!(
+            check_file_name(None).unwrap_err().message,
+            "file_name is required"
+        );
+        assert!(check_file_name(Some(&"x".repeat(256))).is_err());
+    }
+}

@@ -1,0 +1,33 @@
+//! Transaction-scoped advisory locks.  Keys are 64-bit hashes of a namespaced text (`hashtextextended`),
+//! so they neither collide with each other in practice nor with other users of single-key advisory locks
+//! that hash differently.  Order, to keep every path deadlock-free: client lock first, then file locks.
+use pgrx::prelude::*;
+
+/// Exclusive per-client lock: operations that rewrite a client's billing state (billing run, undo,
+/// backout, clear) hold it for the whole transaction, so they never interleave.
+pub fn lock_client_exclusive(client_id: i64) {
+    Spi::run_with_args(
+        "SELECT pg_advisory_xact_lock(hashtextextended('pg_backout/client/' || $1::text, 0))",
+        &[client_id.into()],
+    )
+    .expect("advisory lock");
+}
+
+/// Shared per-client lock: usage ingest of different files runs in parallel, but not during a billing
+/// run, undo or backout of the same client.
+pub fn lock_client_shared(client_id: i64) {
+    Spi::run_with_args(
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended('pg_backout/client/' || $1::text, 0))",
+        &[client_id.into()],
+    )
+    .expect("advisory lock");
+}
+
+/// Exclusive per-(client, file) lock.
+pub fn lock_file(client_id: i64, file_name: &str) {
+    Spi::run_with_args(
+        "SELECT pg_advisory_xact_lock(hashtextextended('pg_backout/file/' || $1::text || '/' || $2, 0))",
+        &[client_id.into(), file_name.into()],
+    )
+    .expect("advisory lock");
+}

@@ -1,0 +1,45 @@
+//! A `jsonb` argument passed through untouched.  pgrx's `JsonB` turns the value into text and parses it
+//! into a `serde_json::Value`; the operations only hand the document on to SQL, so they take it as is.
+use pgrx::callconv::{Arg, ArgAbi};
+use pgrx::prelude::*;
+use pgrx::{pg_sys, FromDatum, IntoDatum};
+
+#[derive(Clone, Copy)]
+pub struct RawJsonb(pg_sys::Datum);
+
+impl RawJsonb {
+    pub fn as_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
+        (*self).into()
+    }
+}
+
+impl FromDatum for RawJsonb {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<Self> {
+        (!is_null).then_some(RawJsonb(datum))
+    }
+}
+
+impl IntoDatum for RawJsonb {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(self.0)
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
+
+unsafe impl<'fcx> ArgAbi<'fcx> for RawJsonb {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        unsafe {
+            arg.unbox_arg_using_from_datum()
+                .expect("jsonb argument must not be null")
+        }
+    }
+}
+
+impl_sql_translatable!(RawJsonb, "jsonb");

@@ -1,0 +1,65 @@
+//! Rejections: every operation answers bad input with a row whose status is `ERROR`, an error code and a
+//! message, having changed nothing.
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::{FromDatum, IntoDatum};
+
+pub const INVALID_INPUT: &str = "INVALID_INPUT";
+pub const NOT_FOUND: &str = "NOT_FOUND";
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Rejection {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Rejection::new(INVALID_INPUT, message)
+    }
+}
+
+pub type Outcome<T> = Result<T, Rejection>;
+
+pub fn required<T>(value: Option<T>, name: &str) -> Outcome<T> {
+    value.ok_or_else(|| Rejection::invalid(format!("{name} is required")))
+}
+
+pub fn require_client(client_id: Option<i64>) -> Outcome<i64> {
+    let client_id = required(client_id, "client_id")?;
+    let exists = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT FROM backout.client WHERE client_id = $1)",
+        &[client_id.into()],
+    )
+    .expect("client lookup");
+    match exists {
+        Some(true) => Ok(client_id),
+        _ => Err(Rejection::new(
+            NOT_FOUND,
+            format!("client {client_id} does not exist"),
+        )),
+    }
+}
+
+/// The first column of the first row, or None when the query returns no row (or NULL).
+pub fn first_value<T: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> Option<T> {
+    Spi::connect_mut(|client| {
+        let rows = client
+            .update(query, Some(1), args)
+            .unwrap_or_else(|e| panic!("{e}: {query}"));
+        if rows.is_empty() {
+            None
+        } else {
+            rows.first()
+                .get_one::<T>()
+                .unwrap_or_else(|e| panic!("{e}: {query}"))
+        }
+    })
+}
