@@ -5,7 +5,7 @@
 //! period (one per usage type), and a `TRUE_UP` line for every commitment contract whose period ends within
 //! the billing period.  The run records what it needs to be reversed exactly: the invoice keeps the old
 //! pointers, `billing_balance_snapshot` the balance values it overwrote, the usage its batch and invoice.
-use crate::dates::{parse_day, DAY_FORMS};
+use crate::dates::{iso_day, parse_day, DAY_FORMS};
 use crate::locks;
 use crate::reply::{first_value, require_client, required, Outcome, Rejection};
 use pgrx::datum::DatumWithOid;
@@ -18,7 +18,8 @@ pub const MISSING_PRICE: &str = "MISSING_PRICE";
 /// $1 = client_id, $2 = billing date.
 const UNPRICED_TRUE_UP: &str = r#"
     SELECT format('account %s has a QUANTITY commitment for period %s..%s but no price in force for usage_type_code %L on %s',
-                  c.acct_no, c.period_start, c.period_end, ut.usage_type_code, c.period_end - 1)
+                  c.acct_no, to_char(c.period_start, 'YYYY-MM-DD'), to_char(c.period_end, 'YYYY-MM-DD'),
+                  ut.usage_type_code, to_char(c.period_end - 1, 'YYYY-MM-DD'))
     FROM backout.billing_profile bp
     JOIN backout.commitment_contract c
       ON c.client_id = bp.client_id AND c.acct_no = bp.acct_no AND c.kind = 'QUANTITY'
@@ -202,8 +203,9 @@ fn reject_existing_schedule(client_id: i64, day: Date) -> Outcome<()> {
         Some(job) => Err(Rejection::new(
             ALREADY_SCHEDULED,
             format!(
-                "a job schedule already exists for client {client_id} on {day} ({job}); \
-                 undo that billing run (undo_job_schedule) or clear the schedule (clear_job_schedule) first"
+                "a job schedule already exists for client {client_id} on {} ({job}); \
+                 undo that billing run (undo_job_schedule) or clear the schedule (clear_job_schedule) first",
+                iso_day(day)
             ),
         )),
     }

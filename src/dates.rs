@@ -85,6 +85,11 @@ pub fn parse_day(text: &str) -> Option<Date> {
     Some(Date::new_unchecked(year as isize, month, day))
 }
 
+/// `YYYY-MM-DD`, whatever the session's DateStyle (messages are part of the API).
+pub fn iso_day(day: Date) -> String {
+    format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day())
+}
+
 /// A usage record's `usage_date` as a timestamp, or NULL when it is not exactly `YYYY-MM-DD HH:mm:ss`.
 /// Used by the set-based ingest SQL to validate every record without raising an error.
 #[pg_extern(immutable, strict, parallel_safe)]

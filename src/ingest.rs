@@ -81,7 +81,7 @@ const VALIDATE: &str = r#"
                  WHEN greatest(length(r.qualifier_1), length(r.qualifier_2), length(r.qualifier_3), length(r.qualifier_4)) > 300
                    THEN 'has a qualifier longer than 300 characters'
                  WHEN r.unit_price IS NULL
-                   THEN format('has no price in force for usage_type_code %L on %s', r.usage_type_code, r.usage_ts::date)
+                   THEN format('has no price in force for usage_type_code %L on %s', r.usage_type_code, to_char(r.usage_ts, 'YYYY-MM-DD'))
                END AS problem
         FROM resolved r)
     SELECT format('record %s%s %s%s', c.record_no,

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run every test of pg_backout against a real PostgreSQL 15:
+#   1. Rust-level tests (#[pg_test]) with cargo pgrx test, as the postgres user;
+#   2. the pg_regress suite (tests/pg_regress) against the installed extension in a throwaway cluster;
+#   3. the isolation suite (tests/isolation) the same way.
+# Exits non-zero on the first failing stage.  Sets the machine up first (scripts/setup.sh).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+. pgrx-config/env.sh
+. scripts/cluster.sh
+bash scripts/setup.sh
+
+out="$here/target/test-output"
+rm -rf "$out" && mkdir -p "$out/pg_regress" "$out/isolation"
+chmod a+rx "$here" "$here/target" "$out" 2>/dev/null || true
+
+echo "== cargo pgrx test"
+pgdata="$(mktemp -d /tmp/pg_backout-pgdata.XXXXXX)"
+chown postgres "$pgdata"
+cargo pgrx test pg15 --runas postgres --pgdata "$pgdata"
+rm -rf "$pgdata"
+
+echo "== install (release build) for the SQL-level suites"
+cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
+
+
+echo "== pg_regress"
+run_in_cluster "$PGXS_DIR/src/test/regress/pg_regress" \
+  --inputdir=tests/pg_regress --outputdir="$out/pg_regress" \
+  --dbname=pg_backout_regress --schedule=tests/pg_regress/schedule \
+  || { cat "$out/pg_regress/regression.diffs" 2>/dev/null; exit 1; }
+
+echo "== isolation"
+run_in_cluster "$PGXS_DIR/src/test/isolation/pg_isolation_regress" \
+  --inputdir=tests/isolation --outputdir="$out/isolation" \
+  --dbname=pg_backout_isolation --schedule=tests/isolation/schedule \
+  || { cat "$out/isolation/regression.diffs" 2>/dev/null; exit 1; }
+
+echo "== all tests passed"
