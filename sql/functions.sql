@@ -1,17 +1,26 @@
 -- SQL helpers shared by the operations.  Each is a single SELECT so the planner can inline it.
 
 -- The price in force for a usage type on a day: the account's custom price if any, else the standard
--- (client-wide) price; of those, the one with the latest effective_from on or before the day.
+-- (client-wide) price; of those, the one with the latest effective_from on or before the day.  Two probes of
+-- price_offer_one_per_day (custom, then standard) so that the cost does not grow with the number of custom
+-- prices of the usage type.
 CREATE FUNCTION backout.price_offer_in_force(p_client_id bigint, p_acct_no bigint, p_usage_type_no bigint, p_day date)
 RETURNS TABLE (price_offer_id bigint, unit_price numeric)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT p.price_offer_id, p.unit_price
-    FROM backout.price_offer p
-    WHERE p.client_id = p_client_id
-      AND p.usage_type_no = p_usage_type_no
-      AND (p.acct_no = p_acct_no OR p.acct_no IS NULL)
-      AND p.effective_from <= p_day
-    ORDER BY p.acct_no IS NULL, p.effective_from DESC
+    SELECT price.price_offer_id, price.unit_price
+    FROM ((SELECT p.price_offer_id, p.unit_price
+           FROM backout.price_offer p
+           WHERE p.client_id = p_client_id AND p.usage_type_no = p_usage_type_no
+             AND p.acct_no = p_acct_no AND p.effective_from <= p_day
+           ORDER BY p.effective_from DESC
+           LIMIT 1)
+          UNION ALL
+          (SELECT p.price_offer_id, p.unit_price
+           FROM backout.price_offer p
+           WHERE p.client_id = p_client_id AND p.usage_type_no = p_usage_type_no
+             AND p.acct_no IS NULL AND p.effective_from <= p_day
+           ORDER BY p.effective_from DESC
+           LIMIT 1)) AS price
     LIMIT 1
 $$;
 

@@ -89,7 +89,8 @@ const TRUE_UPS: &str = r#"
         FROM backout.usage_txn t
         WHERE t.client_id = $1 AND t.acct_no = c.acct_no
           AND t.usage_date >= c.period_start AND t.usage_date < c.period_end
-          AND t.billing_batch_id IS NOT NULL
+          AND t.invoice_no IS NOT NULL  -- = billed; not billing_batch_id, whose partial index stale
+                                        -- statistics (all NULL before this run) would make look empty
           AND (c.usage_type_no IS NULL OR t.usage_type_no = c.usage_type_no)) AS used
     LEFT JOIN LATERAL backout.price_offer_in_force($1, c.acct_no, c.usage_type_no, c.period_end - 1) AS po
       ON c.kind = 'QUANTITY'
