@@ -41,3 +41,6 @@ SELECT conrelid::regclass AS tbl, conname
 FROM pg_constraint
 WHERE connamespace = 'backout'::regnamespace AND contype IN ('p', 'u')
   AND (SELECT attname FROM pg_attribute WHERE attrelid = conrelid AND attnum = conkey[1]) <> 'client_id';
+
+-- nothing is granted to PUBLIC: the schema has the default (owner-only) ACL
+SELECT nspacl IS NULL AS owner_only FROM pg_namespace WHERE nspname = 'backout';

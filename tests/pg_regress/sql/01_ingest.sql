@@ -87,3 +87,9 @@ DELETE FROM backout.usage_staging WHERE client_id = 2001;
 
 SELECT acct_no, period_start, consumed_amount, consumed_units
 FROM backout.commitment_balance WHERE client_id = 2001 ORDER BY acct_no;
+
+-- the price rule on its own: custom beats standard even when the standard one is newer
+SELECT d.acct_no, d.day, p.unit_price
+FROM (VALUES (1::bigint, '2026-03-31'::date), (1, '2026-04-01'), (2, '2026-04-15'), (3, '2026-04-15')) AS d(acct_no, day),
+LATERAL backout.price_offer_in_force(2001, d.acct_no, 10, d.day) AS p
+ORDER BY 1, 2;
