@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # Set the machine up, build and install pg_backout, and run demo/demo.sql in a throwaway cluster:
 # a sample client with accounts and commitments, two usage files, a billing run, and a summary.
-set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$here"
-. pgrx-config/env.sh
-. scripts/cluster.sh
-bash scripts/setup.sh
+. "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 echo "demo: building and installing pg_backout (release build, a few minutes the first time)"
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 run_in_cluster psql -X -q -v ON_ERROR_STOP=1 -f demo/demo.sql

@@ -4,12 +4,7 @@
 #   2. the pg_regress suite (tests/pg_regress) against the installed extension in a throwaway cluster;
 #   3. the isolation suite (tests/isolation) the same way.
 # Exits non-zero on the first failing stage.  Sets the machine up first (scripts/setup.sh).
-set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$here"
-. pgrx-config/env.sh
-. scripts/cluster.sh
-bash scripts/setup.sh
+. "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
 out="$here/target/test-output"
 rm -rf "$out" && mkdir -p "$out/pg_regress" "$out/isolation"
