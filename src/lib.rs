@@ -6,12 +6,16 @@
 
 use pgrx::prelude::*;
 
+mod batches;
 mod billing;
 mod dates;
 mod ingest;
 mod locks;
 mod raw_jsonb;
 mod reply;
+mod reversal;
+mod undo;
+mod worker;
 
 ::pgrx::pg_module_magic!();
 
@@ -21,6 +25,20 @@ extension_sql_file!(
     name = "functions",
     requires = ["schema"]
 );
+extension_sql_file!(
+    "../sql/batches.sql",
+    name = "batches",
+    requires = ["schema"]
+);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    worker::define_settings();
+    // SAFETY: reads a postmaster-set flag.
+    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        worker::register_launcher();
+    }
+}
 
 #[cfg(test)]
 pub mod pg_test {

@@ -1,0 +1,193 @@
+//! Reversing billing: what an undo does to whole billing runs and a backout with `undo_billing` does to
+//! the invoices of the affected accounts.  A reversal takes a set of invoices (of completed billing
+//! batches) and puts back exactly what the run changed: usage marks, balance true-ups (from the run's
+//! snapshot), billing pointers (from the invoice's period), and deletes the billing output.
+//!
+//! Every statement takes $1 = client_id, $2 = billing batch ids, $3 = invoice numbers, and selects rows
+//! by batch first (indexed) and invoice second (a hashed filter), so it never joins on stale statistics.
+use crate::reply::{first_value, Outcome, Rejection};
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+
+pub const BILLED_AGAIN: &str = "BILLED_AGAIN";
+
+/// Take the commitment contributions of deleted usage (a relation `gone` with acct_no, usage_type_no,
+/// usage_date, units, amount, is_excluded) out of the balance buckets: the mirror of ingest.
+pub const SUBTRACT_FROM_BALANCES: &str = r#"
+    UPDATE backout.commitment_balance cb
+       SET consumed_amount = cb.consumed_amount - d.amount, consumed_units = cb.consumed_units - d.units,
+           updated_at = now()
+      FROM (SELECT c.acct_no, c.period_start, sum(g.amount) AS amount, sum(g.units) AS units
+            FROM gone g
+            JOIN backout.commitment_contract c
+              ON c.client_id = $1 AND c.acct_no = g.acct_no
+             AND g.usage_date >= c.period_start AND g.usage_date < c.period_end
+             AND (c.usage_type_no IS NULL OR c.usage_type_no = g.usage_type_no)
+            WHERE NOT g.is_excluded
+            GROUP BY c.acct_no, c.period_start) d
+     WHERE cb.client_id = $1 AND cb.acct_no = d.acct_no AND cb.period_start = d.period_start"#;
+
+/// An account billed again after the run (its pointers moved on) cannot have that run reversed first.
+const BILLED_AGAIN_CHECK: &str = r#"
+    SELECT format('account %s was billed again after the run of %s (its billing period is now %s..%s); undo the later run first',
+                  i.acct_no, to_char(b.billing_date, 'YYYY-MM-DD'),
+                  to_char(bp.last_bill_date, 'YYYY-MM-DD'), to_char(bp.next_bill_date, 'YYYY-MM-DD'))
+    FROM backout.invoice i
+    JOIN backout.billing_batch b ON b.client_id = $1 AND b.billing_batch_id = i.billing_batch_id
+    JOIN backout.billing_profile bp ON bp.client_id = $1 AND bp.acct_no = i.acct_no
+    WHERE i.client_id = $1 AND i.billing_batch_id = ANY($2) AND i.invoice_no = ANY($3)
+      AND bp.last_bill_date <> i.period_end
+    ORDER BY i.acct_no
+    LIMIT 1"#;
+
+/// Usage billed by the invoices, deleted (undo with discard_usage), with its balance contribution and the
+/// stats rows of the files it came from, so that those files can be processed again.
+const DISCARD_BILLED_USAGE: &str = r#"
+    WITH gone AS (
+        DELETE FROM backout.usage_txn u
+         WHERE u.client_id = $1 AND u.billing_batch_id = ANY($2) AND u.invoice_no = ANY($3)
+        RETURNING u.acct_no, u.usage_type_no, u.usage_date, u.units, u.amount, u.is_excluded, u.file_name),
+    balances AS ({subtract} RETURNING 1),
+    files AS (
+        DELETE FROM backout.usage_file f
+         WHERE f.client_id = $1 AND f.file_name IN (SELECT file_name FROM gone)
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM files), (SELECT count(*) FROM balances)"#;
+
+const UNBILL_USAGE: &str = r#"
+    UPDATE backout.usage_txn u SET billing_batch_id = NULL, invoice_no = NULL
+     WHERE u.client_id = $1 AND u.billing_batch_id = ANY($2) AND u.invoice_no = ANY($3)"#;
+
+/// The invoices' snapshot rows: the balance buckets' true-up fields as they were before the run.
+const SNAPSHOTS: &str = r#"
+    SELECT s.*
+    FROM backout.billing_balance_snapshot s
+    JOIN backout.invoice i ON i.client_id = $1 AND i.billing_batch_id = s.billing_batch_id AND i.acct_no = s.acct_no
+    WHERE s.client_id = $1 AND s.billing_batch_id = ANY($2) AND i.invoice_no = ANY($3)"#;
+
+/// A bucket the run created stays only if usage has reached it since (ingest would have created it).
+const DROP_CREATED_BUCKETS: &str = r#"
+    DELETE FROM backout.commitment_balance cb
+     USING ({snapshots}) s
+     WHERE NOT s.balance_existed
+       AND cb.client_id = $1 AND cb.acct_no = s.acct_no AND cb.period_start = s.period_start
+       AND NOT EXISTS (
+           SELECT FROM backout.usage_txn t
+           JOIN backout.commitment_contract c
+             ON c.client_id = $1 AND c.acct_no = t.acct_no AND c.period_start = cb.period_start
+            AND (c.usage_type_no IS NULL OR c.usage_type_no = t.usage_type_no)
+           WHERE t.client_id = $1 AND t.acct_no = cb.acct_no
+             AND t.usage_date >= c.period_start AND t.usage_date < c.period_end)"#;
+
+const RESTORE_TRUE_UPS: &str = r#"
+    WITH restored AS (
+        UPDATE backout.commitment_balance cb
+           SET true_up_amount = s.true_up_amount, true_up_batch_id = s.true_up_batch_id, updated_at = now()
+          FROM ({snapshots}) s
+         WHERE cb.client_id = $1 AND cb.acct_no = s.acct_no AND cb.period_start = s.period_start
+        RETURNING 1)
+    DELETE FROM backout.billing_balance_snapshot s
+     USING backout.invoice i
+     WHERE s.client_id = $1 AND s.billing_batch_id = ANY($2)
+       AND i.client_id = $1 AND i.billing_batch_id = s.billing_batch_id AND i.acct_no = s.acct_no
+       AND i.invoice_no = ANY($3)"#;
+
+const ROLL_BACK_POINTERS: &str = r#"
+    UPDATE backout.billing_profile bp
+       SET last_bill_date = i.period_start, next_bill_date = i.period_end
+      FROM backout.invoice i
+     WHERE i.client_id = $1 AND i.billing_batch_id = ANY($2) AND i.invoice_no = ANY($3)
+       AND bp.client_id = $1 AND bp.acct_no = i.acct_no"#;
+
+const DELETE_BILLING_RECORDS: &str = r#"
+    DELETE FROM backout.billing_record r
+     WHERE r.client_id = $1 AND r.billing_batch_id = ANY($2) AND r.invoice_no = ANY($3)"#;
+
+const DELETE_INVOICES: &str = r#"
+    DELETE FROM backout.invoice i
+     WHERE i.client_id = $1 AND i.billing_batch_id = ANY($2) AND i.invoice_no = ANY($3)"#;
+
+/// The job schedules of the batches' dates go, so that billing can run for those dates again; a batch
+/// left without invoices is marked UNDONE ($4 = the undo or backout batch id).
+const RESET_SCHEDULES_AND_BATCHES: &str = r#"
+    WITH schedules AS (
+        DELETE FROM backout.job_schedule js
+         WHERE js.client_id = $1
+           AND js.schedule_date IN (SELECT billing_date::timestamp FROM backout.billing_batch
+                                    WHERE client_id = $1 AND billing_batch_id = ANY($2)))
+    UPDATE backout.billing_batch b SET status = 'UNDONE', undone_at = now(), undone_by_batch_id = $4
+     WHERE b.client_id = $1 AND b.billing_batch_id = ANY($2)
+       AND NOT EXISTS (SELECT FROM backout.invoice i WHERE i.client_id = $1 AND i.billing_batch_id = b.billing_batch_id)"#;
+
+/// The invoices to reverse: of which billing batches, which invoices.
+pub struct Target {
+    pub batches: Vec<i64>,
+    pub invoices: Vec<i64>,
+}
+
+#[derive(Default)]
+pub struct Reversed {
+    pub billing_records: i64,
+    pub accounts: i64,
+    pub usage_unbilled: i64,
+    pub usage_deleted: i64,
+    pub files_deleted: i64,
+}
+
+/// Runs a statement; returns the rows it processed.
+fn run(sql: &str, args: &[DatumWithOid]) -> i64 {
+    Spi::connect_mut(|spi| spi.update(sql, None, args).expect("reversal step").len() as i64)
+}
+
+fn reject_billed_again(args: &[DatumWithOid]) -> Outcome<()> {
+    match first_value::<String>(BILLED_AGAIN_CHECK, args) {
+        None => Ok(()),
+        Some(problem) => Err(Rejection::new(BILLED_AGAIN, problem)),
+    }
+}
+
+fn discard_billed_usage(args: &[DatumWithOid]) -> (i64, i64) {
+    let sql = DISCARD_BILLED_USAGE.replace("{subtract}", SUBTRACT_FROM_BALANCES);
+    Spi::connect_mut(|spi| {
+        let row = spi.update(&sql, None, args).expect("discard usage").first();
+        (
+            row.get::<i64>(1).expect("usage").unwrap_or(0),
+            row.get::<i64>(2).expect("files").unwrap_or(0),
+        )
+    })
+}
+
+/// Reverse the target's invoices; with `discard_usage` their usage is deleted instead of unbilled.
+pub fn reverse(
+    client_id: i64,
+    target: &Target,
+    discard_usage: bool,
+    by: pgrx::Uuid,
+) -> Outcome<Reversed> {
+    let args: [DatumWithOid; 3] = [
+        client_id.into(),
+        target.batches.clone().into(),
+        target.invoices.clone().into(),
+    ];
+    reject_billed_again(&args)?;
+    let mut done = Reversed::default();
+    if discard_usage {
+        (done.usage_deleted, done.files_deleted) = discard_billed_usage(&args);
+    } else {
+        done.usage_unbilled = run(UNBILL_USAGE, &args);
+    }
+    run(
+        &DROP_CREATED_BUCKETS.replace("{snapshots}", SNAPSHOTS),
+        &args,
+    );
+    run(&RESTORE_TRUE_UPS.replace("{snapshots}", SNAPSHOTS), &args);
+    done.accounts = run(ROLL_BACK_POINTERS, &args);
+    done.billing_records = run(DELETE_BILLING_RECORDS, &args);
+    run(DELETE_INVOICES, &args);
+    let [client, batches, invoices] = args;
+    run(
+        RESET_SCHEDULES_AND_BATCHES,
+        &[client, batches, invoices, by.into()],
+    );
+    Ok(done)
+}

@@ -1,0 +1,313 @@
+//! Undo a completed billing run (Allegro `undoJobSchedule` / `getUndoJobScheduleStatus`).
+//!
+//! Submission validates, records the request in `backout.undo_batch` (`PROCESSING`, or `ERROR` when
+//! rejected) and returns; a runner reverses every completed billing batch of the client and date in one
+//! transaction holding the client's exclusive lock.
+use crate::batches::{Kind, SYSTEM_ERROR};
+use crate::billing::parse_billing_date;
+use crate::reply::{first_value, require_client, required, Outcome, Rejection, NOT_FOUND};
+use crate::reversal::{self, Target};
+use crate::{locks, worker};
+use pgrx::prelude::*;
+use pgrx::Uuid;
+
+pub const UNDO_IN_PROGRESS: &str = "UNDO_IN_PROGRESS";
+pub const NO_BILLING_BATCH: &str = "No billing batch found for the given billing date";
+
+pub const KIND: Kind = Kind {
+    name: "undo",
+    table: "backout.undo_batch",
+    id_column: "undo_batch_id",
+    run: run_undo,
+};
+
+struct Request<'a> {
+    client_id: Option<i64>,
+    billing_date: Option<&'a str>,
+    discard_usage: Option<bool>,
+    user_id: Option<&'a str>,
+}
+
+fn reject_without_completed_run(client_id: i64, day: Date) -> Outcome<()> {
+    let found = first_value::<bool>(
+        "SELECT true FROM backout.billing_batch
+         WHERE client_id = $1 AND billing_date = $2 AND status = 'COMPLETED' LIMIT 1",
+        &[client_id.into(), day.into()],
+    );
+    match found {
+        Some(true) => Ok(()),
+        _ => Err(Rejection::new(SYSTEM_ERROR, NO_BILLING_BATCH)),
+    }
+}
+
+fn check(request: &Request) -> Outcome<(i64, Date, bool)> {
+    let day = parse_billing_date(request.billing_date, "billing_date")?;
+    let discard = required(request.discard_usage, "discard_usage")?;
+    if request
+        .user_id
+        .is_some_and(|u| u.trim().is_empty() || u.chars().count() > 100)
+    {
+        return Err(Rejection::invalid(
+            "user_id must be 1 to 100 characters, not blank",
+        ));
+    }
+    let client_id = require_client(request.client_id)?;
+    reject_without_completed_run(client_id, day)?;
+    Ok((client_id, day, discard))
+}
+
+/// Insert the request's row; `None` when another undo of the client is already PROCESSING.
+fn insert_processing(client_id: i64, day: Date, request: &Request, discard: bool) -> Option<Uuid> {
+    first_value::<Uuid>(
+        "INSERT INTO backout.undo_batch (client_id, billing_date, requested_billing_date, discard_usage, user_id, status)
+         VALUES ($1, $2, $3, $4, coalesce($5, session_user), 'PROCESSING')
+         ON CONFLICT (client_id) WHERE status = 'PROCESSING' DO NOTHING
+         RETURNING undo_batch_id",
+        &[
+            client_id.into(),
+            day.into(),
+            request.billing_date.into(),
+            discard.into(),
+            request.user_id.into(),
+        ],
+    )
+}
+
+fn undo_in_progress(client_id: i64) -> Rejection {
+    let running = first_value::<String>(
+        "SELECT undo_batch_id::text FROM backout.undo_batch WHERE client_id = $1 AND status = 'PROCESSING'",
+        &[client_id.into()],
+    )
+    .unwrap_or_default();
+    Rejection::new(
+        UNDO_IN_PROGRESS,
+        format!("An undo is already PROCESSING for client {client_id} (undo_batch_id {running}); wait for it to reach COMPLETED or ERROR"),
+    )
+}
+
+fn insert_rejected(request: &Request, rejection: &Rejection) -> Option<Uuid> {
+    let client_id = request.client_id?;
+    first_value::<Uuid>(
+        "INSERT INTO backout.undo_batch (client_id, billing_date, requested_billing_date, discard_usage, user_id,
+                                         status, error_code, error_message, update_date)
+         VALUES ($1, CASE WHEN $6 THEN $2::text::date END, $2, coalesce($3, false), coalesce($4, session_user),
+                 'ERROR', $5, $7, localtimestamp)
+         RETURNING undo_batch_id",
+        &[
+            client_id.into(),
+            request.billing_date.into(),
+            request.discard_usage.into(),
+            request.user_id.into(),
+            rejection.code.into(),
+            request.billing_date.and_then(crate::dates::parse_day).is_some().into(),
+            rejection.message.clone().into(),
+        ],
+    )
+}
+
+/// Accept (PROCESSING) or reject (ERROR) a request; both are recorded when the client is known.
+fn submit(request: &Request) -> (Option<Uuid>, Outcome<()>) {
+    let accepted = check(request).and_then(|(client_id, day, discard)| {
+        insert_processing(client_id, day, request, discard)
+            .ok_or_else(|| undo_in_progress(client_id))
+    });
+    match accepted {
+        Ok(id) => {
+            worker::start_runner_at_commit();
+            (Some(id), Ok(()))
+        }
+        Err(rejection) => (insert_rejected(request, &rejection), Err(rejection)),
+    }
+}
+
+/// Submit the undo of the billing run(s) of `billing_date`.  Returns at once; poll
+/// `get_undo_job_schedule_status` or LISTEN on pg_backout_batch.
+#[pg_extern(volatile, parallel_unsafe)]
+fn undo_job_schedule(
+    billing_date: Option<&str>,
+    client_id: Option<i64>,
+    discard_usage: default!(Option<bool>, false),
+    user_id: default!(Option<&str>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(undo_batch_id, Option<Uuid>),
+        name!(status, String),
+        name!(error_code, Option<String>),
+        name!(error_message, Option<String>),
+        name!(client_id, Option<i64>),
+    ),
+> {
+    let request = Request {
+        client_id,
+        billing_date,
+        discard_usage,
+        user_id,
+    };
+    let (id, outcome) = submit(&request);
+    TableIterator::once(match outcome {
+        Ok(()) => (id, "PROCESSING".into(), None, None, client_id),
+        Err(r) => (
+            id,
+            "ERROR".into(),
+            Some(r.code.into()),
+            Some(r.message),
+            client_id,
+        ),
+    })
+}
+
+/// The status of an undo request of this client.  Another client's batch id reads as unknown.
+#[pg_extern(volatile, parallel_unsafe)]
+fn get_undo_job_schedule_status(
+    batch_id: Option<Uuid>,
+    client_id: Option<i64>,
+) -> TableIterator<
+    'static,
+    (
+        name!(undo_batch_id, Option<Uuid>),
+        name!(status, String),
+        name!(total_count, Option<i64>),
+        name!(error_code, Option<String>),
+        name!(error_message, Option<String>),
+        name!(client_id, Option<i64>),
+    ),
+> {
+    let found = required(batch_id, "batch_id")
+        .and_then(|id| required(client_id, "client_id").map(|c| (id, c)))
+        .and_then(|(id, client)| read_status(id, client));
+    TableIterator::once(match found {
+        Ok(row) => row,
+        Err(r) => (
+            batch_id,
+            "ERROR".into(),
+            Some(0),
+            Some(r.code.into()),
+            Some(r.message),
+            client_id,
+        ),
+    })
+}
+
+type StatusRow = (
+    Option<Uuid>,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
+    let row = Spi::connect(|spi| {
+        let rows = spi
+            .select(
+                "SELECT status, total_count, error_code, error_message FROM backout.undo_batch
+                 WHERE client_id = $1 AND undo_batch_id = $2",
+                Some(1),
+                &[client_id.into(), batch_id.into()],
+            )
+            .expect("undo status");
+        if rows.is_empty() {
+            return None;
+        }
+        let r = rows.first();
+        Some((
+            Some(batch_id),
+            r.get::<String>(1).expect("status").unwrap_or_default(),
+            r.get::<i64>(2).expect("total_count"),
+            r.get::<String>(3).expect("error_code"),
+            r.get::<String>(4).expect("error_message"),
+            Some(client_id),
+        ))
+    });
+    let row = row.ok_or_else(|| {
+        Rejection::new(
+            NOT_FOUND,
+            format!("undo batch {batch_id} does not exist for client {client_id}"),
+        )
+    })?;
+    if row.1 == "PROCESSING" {
+        worker::start_runner_if_idle();
+    }
+    Ok(row)
+}
+
+struct UndoRequest {
+    billing_date: Date,
+    discard_usage: bool,
+}
+
+fn load(client_id: i64, batch_id: Uuid) -> UndoRequest {
+    Spi::connect(|spi| {
+        let row = spi
+            .select(
+                "SELECT billing_date, discard_usage FROM backout.undo_batch WHERE client_id = $1 AND undo_batch_id = $2",
+                Some(1),
+                &[client_id.into(), batch_id.into()],
+            )
+            .expect("undo request")
+            .first();
+        UndoRequest {
+            billing_date: row
+                .get::<Date>(1)
+                .expect("billing_date")
+                .expect("billing_date"),
+            discard_usage: row.get::<bool>(2).expect("discard_usage").unwrap_or(false),
+        }
+    })
+}
+
+/// Every invoice of the client's completed billing batches of the date.
+fn target(client_id: i64, day: Date) -> Target {
+    Spi::connect(|spi| {
+        let row = spi
+            .select(
+                "SELECT coalesce(array_agg(DISTINCT b.billing_batch_id), '{}'),
+                        coalesce(array_agg(i.invoice_no) FILTER (WHERE i.invoice_no IS NOT NULL), '{}')
+                 FROM backout.billing_batch b
+                 LEFT JOIN backout.invoice i ON i.client_id = $1 AND i.billing_batch_id = b.billing_batch_id
+                 WHERE b.client_id = $1 AND b.billing_date = $2 AND b.status = 'COMPLETED'",
+                Some(1),
+                &[client_id.into(), day.into()],
+            )
+            .expect("undo target")
+            .first();
+        Target {
+            batches: row.get::<Vec<i64>>(1).expect("batches").unwrap_or_default(),
+            invoices: row
+                .get::<Vec<i64>>(2)
+                .expect("invoices")
+                .unwrap_or_default(),
+        }
+    })
+}
+
+/// The batch: under the client's exclusive lock, reverse every completed run of the date.
+fn run_undo(client_id: i64, batch_id: Uuid) -> Outcome<()> {
+    let request = load(client_id, batch_id);
+    locks::lock_client_exclusive(client_id);
+    let target = target(client_id, request.billing_date);
+    if target.batches.is_empty() {
+        return Err(Rejection::new(SYSTEM_ERROR, NO_BILLING_BATCH));
+    }
+    let done = reversal::reverse(client_id, &target, request.discard_usage, batch_id)?;
+    Spi::run_with_args(
+        "UPDATE backout.undo_batch
+            SET total_count = $3, billing_batches = $4, accounts_reset = $5, usage_unbilled = $6,
+                usage_deleted = $7, cdr_stats_deleted = $8
+          WHERE client_id = $1 AND undo_batch_id = $2",
+        &[
+            client_id.into(),
+            batch_id.into(),
+            done.billing_records.into(),
+            (target.batches.len() as i64).into(),
+            done.accounts.into(),
+            done.usage_unbilled.into(),
+            done.usage_deleted.into(),
+            done.files_deleted.into(),
+        ],
+    )
+    .expect("undo counts");
+    Ok(())
+}
