@@ -2,7 +2,9 @@
 # Run every test of pg_backout against a real PostgreSQL 15:
 #   1. Rust-level tests (#[pg_test]) with cargo pgrx test, as the postgres user;
 #   2. the pg_regress suite (tests/pg_regress) against the installed extension in a throwaway cluster;
-#   3. the isolation suite (tests/isolation) the same way.
+#   3. the isolation suite (tests/isolation) the same way;
+#   4. crash and restart tests of the background machinery (tests/crash/restart.sh);
+#   5. ALTER EXTENSION UPDATE from every released version equals a fresh install (tests/upgrade).
 # Exits non-zero on the first failing stage.  Sets the machine up first (scripts/setup.sh).
 . "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
@@ -31,5 +33,13 @@ run_in_cluster "$PGXS_DIR/src/test/isolation/pg_isolation_regress" \
   --inputdir=tests/isolation --outputdir="$out/isolation" \
   --dbname=pg_backout_isolation --schedule=tests/isolation/schedule \
   || { cat "$out/isolation/regression.diffs" 2>/dev/null; exit 1; }
+
+echo "== crash and restart (tests/crash)"
+run_in_cluster bash tests/crash/restart.sh > "$out/crash.log" 2>&1 \
+  || { cat "$out/crash.log"; exit 1; }
+grep -v '^20..-' "$out/crash.log"
+
+echo "== upgrade (tests/upgrade)"
+run_in_cluster bash tests/upgrade/upgrade.sh
 
 echo "== all tests passed"

@@ -233,9 +233,12 @@ CREATE TABLE backout.invoice (
     FOREIGN KEY (client_id, acct_no) REFERENCES backout.account
 );
 
+-- usage_txn.invoice_no has no foreign key on purpose: an undo deletes thousands of invoices, and the check
+-- of each would need an index on usage_txn (client_id, invoice_no) that billing's true-up query would be
+-- lured onto by stale statistics.  billing_batch_id and invoice_no are set and cleared together (CHECK),
+-- only by the billing run and its reversal.
 ALTER TABLE backout.usage_txn
-    ADD FOREIGN KEY (client_id, billing_batch_id) REFERENCES backout.billing_batch,
-    ADD FOREIGN KEY (client_id, invoice_no) REFERENCES backout.invoice;
+    ADD FOREIGN KEY (client_id, billing_batch_id) REFERENCES backout.billing_batch;
 
 -- Billing output lines: USAGE_CHARGE per (account, usage type) and TRUE_UP per closed commitment period.
 CREATE TABLE backout.billing_record (

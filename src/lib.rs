@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 
 mod batches;
 mod billing;
+mod clear;
 mod dates;
 mod ingest;
 mod locks;

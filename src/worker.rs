@@ -17,7 +17,7 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgXactCallbackEvent};
 use std::cell::Cell;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::time::{Duration, Instant};
 
 pub const RUNNER_TYPE: &str = "pg_backout runner";
@@ -131,12 +131,30 @@ fn configured_database() -> String {
         .unwrap_or_else(|| "postgres".into())
 }
 
+/// The database's oid, read with a heap scan of pg_database: the launcher has no database, so only
+/// nailed shared catalogs are readable (not the index a lookup by name would use).
 fn database_oid(name: &str) -> Option<pg_sys::Oid> {
-    let name = CString::new(name).ok()?;
     BackgroundWorker::transaction(|| {
-        // SAFETY: a catalog lookup inside a transaction; missing_ok = true returns InvalidOid.
-        let oid = unsafe { pg_sys::get_database_oid(name.as_ptr(), true) };
-        (oid != pg_sys::InvalidOid).then_some(oid)
+        // SAFETY: a catalog heap scan inside a transaction, as the autovacuum launcher does.
+        unsafe {
+            let rel = pg_sys::table_open(pg_sys::DatabaseRelationId, pg_sys::AccessShareLock as _);
+            let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
+            let mut found = None;
+            loop {
+                let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
+                if tuple.is_null() {
+                    break;
+                }
+                let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_database>(tuple);
+                if CStr::from_ptr((*form).datname.data.as_ptr()).to_bytes() == name.as_bytes() {
+                    found = Some((*form).oid);
+                    break;
+                }
+            }
+            pg_sys::table_endscan(scan);
+            pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+            found
+        }
     })
 }
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Crash and restart tests of the batch machinery, run inside a throwaway cluster (scripts/test.sh runs it
+# through run_in_cluster: pg_backout preloaded, pg_backout.database = pg_backout_regress).
+#  1. the launcher waits politely while the database and the extension do not exist;
+#  2. a runner killed (SIGKILL: the postmaster's crash recovery) in the middle of an undo, and a server
+#     stopped with -m immediate in the middle of one: the batch ends COMPLETED and fully applied, never half;
+#  3. completion is announced on channel pg_backout_batch;
+#  4. a terminated launcher is started again; DROP DATABASE of the served database is not blocked.
+set -euo pipefail
+db=pg_backout_regress
+cluster="${PG_MAJOR:-15} regress"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+q() { psql -X -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
+qpg() { psql -X -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+log_file() { ls -t /var/log/postgresql/postgresql-*-regress.log | head -n1; }
+wait_for() {  # wait_for SECONDS SQL: until SQL (in postgres db) returns t
+  local deadline=$((SECONDS + $1))
+  until [ "$(qpg "$2" 2>/dev/null)" = t ]; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+launcher_pid() { qpg "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_backout launcher'"; }
+
+echo "-- 1. no database, then no extension: the launcher waits, nothing fails"
+wait_for 10 "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_backout launcher'" \
+  || fail "launcher not running"
+sleep 3
+createdb "$db"
+sleep 3
+if grep -E "FATAL|ERROR" "$(log_file)" | grep -qi "backout"; then
+  grep -E "FATAL|ERROR" "$(log_file)" | grep -i backout >&2; fail "the launcher or a runner failed while waiting"
+fi
+echo ok
+
+echo "-- 2. set up a billed client"
+q "CREATE EXTENSION pg_backout" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
+INSERT INTO backout.client (client_id, name) VALUES (1, 'crash');
+INSERT INTO backout.account SELECT 1, a, 'A' || a FROM generate_series(1, 200) a;
+INSERT INTO backout.billing_profile SELECT 1, a, '2026-03-01', '2026-04-01' FROM generate_series(1, 200) a;
+INSERT INTO backout.usage_type VALUES (1, 10, 'CALL', 'Calls', 'minute');
+INSERT INTO backout.price_offer (client_id, usage_type_no, unit_price) VALUES (1, 10, 0.5);
+INSERT INTO backout.commitment_contract SELECT 1, a, '2026-03-01', '2026-04-01', 'AMOUNT', 100, NULL FROM generate_series(1, 200) a;
+SELECT status FROM backout.process_usage_file(1, 'march.json',
+    (SELECT jsonb_agg(jsonb_build_object('acct_no', 1 + n % 200, 'usage_type_code', 'CALL',
+                                         'usage_date', '2026-03-10 10:00:00', 'units', 1 + n % 7))
+     FROM generate_series(1, 5000) n));
+SELECT status FROM backout.run_billing(1, '2026-04-01');
+SQL
+billed_state="SELECT (SELECT count(*) FROM backout.billing_record WHERE client_id = 1) || '/' ||
+                     (SELECT count(*) FROM backout.usage_txn WHERE client_id = 1 AND billing_batch_id IS NOT NULL) || '/' ||
+                     (SELECT count(*) FROM backout.billing_profile WHERE client_id = 1 AND next_bill_date = '2026-05-01') || '/' ||
+                     (SELECT count(*) FROM backout.commitment_balance WHERE client_id = 1 AND true_up_batch_id IS NOT NULL) || '/' ||
+                     (SELECT count(*) FROM backout.job_schedule WHERE client_id = 1)"
+before="$(q "$billed_state")"
+[ "$before" = "400/5000/200/200/1" ] || fail "unexpected billed state $before"
+
+# Hold a row the undo updates late (account 200's pointers), submit, and wait until the runner is blocked
+# there with the usage already unbilled (uncommitted): the moment to crash.
+crash_mid_undo() {  # crash_mid_undo HOW
+  psql -X -q -d "$db" -c "BEGIN; SELECT 1 FROM backout.billing_profile WHERE client_id = 1 AND acct_no = 200 FOR UPDATE; SELECT pg_sleep(120);" \
+    >/dev/null 2>&1 &
+  local blocker=$!
+  sleep 0.5
+  batch="$(q "SELECT undo_batch_id FROM backout.undo_job_schedule('2026-04-01', 1)")"
+  wait_for 20 "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_backout runner' AND wait_event_type = 'Lock'" \
+    || fail "the runner did not reach the blocked row"
+  case "$1" in
+    kill) kill -9 "$(qpg "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_backout runner'")" ;;
+    immediate) pg_ctlcluster $cluster stop -m immediate; pg_ctlcluster $cluster start ;;
+  esac
+  wait "$blocker" 2>/dev/null || true
+  wait_for 60 "SELECT true" || fail "server did not come back"
+  echo "crashed ($1) during undo $batch"
+}
+
+check_undone() {
+  local deadline=$((SECONDS + 60)) status
+  until status="$(q "SELECT status FROM backout.get_undo_job_schedule_status('$batch', 1)" 2>/dev/null)" \
+        && [ "$status" != PROCESSING ] && [ -n "$status" ]; do
+    [ $SECONDS -lt $deadline ] || fail "batch $batch still $status after restart"
+    sleep 0.2
+  done
+  [ "$status" = COMPLETED ] || fail "batch $batch ended $status"
+  local after
+  after="$(q "$billed_state")"
+  [ "$after" = "0/0/0/0/0" ] || fail "after the undo the billed state is $after (expected 0/0/0/0/0)"
+  echo "batch $batch COMPLETED after restart, fully undone"
+}
+
+echo "-- 3. SIGKILL of the runner in the middle of an undo"
+crash_mid_undo kill
+check_undone
+
+echo "-- 4. immediate shutdown in the middle of an undo"
+q "SELECT status FROM backout.run_billing(1, '2026-04-01')" >/dev/null
+[ "$(q "$billed_state")" = "$before" ] || fail "re-run did not bill the same"
+crash_mid_undo immediate
+check_undone
+
+echo "-- 5. completion is announced on pg_backout_batch"
+q "SELECT status FROM backout.run_billing(1, '2026-04-01')" >/dev/null
+notified="$(psql -X -At -d "$db" <<'SQL'
+LISTEN pg_backout_batch;
+SELECT undo_batch_id FROM backout.undo_job_schedule('2026-04-01', 1) \gset
+SELECT backout.wait_for_batch(:'undo_batch_id', '60 seconds');
+SELECT 1;
+SQL
+)"
+echo "$notified" | grep -q 'Asynchronous notification "pg_backout_batch" with payload "{"kind" : "undo", "batch_id" : "[0-9a-f-]*", "client_id" : 1, "status" : "COMPLETED"}"' \
+  || { echo "$notified" >&2; fail "no notification"; }
+echo ok
+
+echo "-- 6. a terminated launcher comes back; DROP DATABASE is not blocked"
+old="$(launcher_pid)"
+qpg "SELECT pg_terminate_backend($old)" >/dev/null
+wait_for 20 "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_backout launcher' AND pid <> $old" \
+  || fail "launcher not restarted"
+timeout 30 dropdb "$db" || fail "DROP DATABASE $db failed"
+echo ok
+echo "crash tests passed"

@@ -1,0 +1,25 @@
+-- Every object of the extension, described in full and sorted: two databases whose listings are equal
+-- have the same extension objects (used to compare an upgraded installation with a fresh one).
+WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'pg_backout'),
+members AS (
+    SELECT d.classid, d.objid FROM pg_depend d, ext
+    WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'),
+rels AS (SELECT c.oid, c.relname FROM pg_class c WHERE c.relnamespace = 'backout'::regnamespace)
+SELECT 'member ' || pg_describe_object(classid, objid, 0) FROM members
+UNION ALL
+SELECT format('column %s.%s %s %s default %s', r.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+              CASE WHEN a.attnotnull THEN 'not null' ELSE 'null' END, pg_get_expr(ad.adbin, ad.adrelid))
+FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef ad ON ad.adrelid = r.oid AND ad.adnum = a.attnum
+UNION ALL
+SELECT format('constraint %s.%s %s', r.relname, con.conname, pg_get_constraintdef(con.oid))
+FROM rels r JOIN pg_constraint con ON con.conrelid = r.oid
+UNION ALL
+SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM rels r JOIN pg_index i ON i.indrelid = r.oid
+UNION ALL
+SELECT 'function ' || pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.pronamespace = 'backout'::regnamespace
+UNION ALL
+SELECT 'view ' || r.relname || ' ' || pg_get_viewdef(r.oid) FROM rels r JOIN pg_class c ON c.oid = r.oid AND c.relkind = 'v'
+UNION ALL
+SELECT format('acl %s %s', r.relname, c.relacl) FROM rels r JOIN pg_class c ON c.oid = r.oid
+ORDER BY 1;
