@@ -27,15 +27,16 @@ CREATE TABLE backout.undo_batch (
 );
 -- only one undo PROCESSING per client; also the runners' queue
 CREATE UNIQUE INDEX undo_batch_one_processing ON backout.undo_batch (client_id) WHERE status = 'PROCESSING';
--- wait_for_batch looks a batch up by id alone
-CREATE INDEX undo_batch_id_idx ON backout.undo_batch (undo_batch_id);
+-- wait_for_batch looks a batch up by id alone; an id names one request of one client
+CREATE UNIQUE INDEX undo_batch_id_idx ON backout.undo_batch (undo_batch_id);
 
 CREATE TABLE backout.backout_batch (
     client_id                bigint NOT NULL,
     backout_batch_id         uuid NOT NULL DEFAULT gen_random_uuid(),
     file_names               text,              -- as given
     file_list                text[],            -- parsed, duplicates removed, in the order given
-    user_id                  text,
+    user_id                  text,              -- as given (required; NULL only on a rejected request)
+    submitted_by             text NOT NULL DEFAULT session_user,
     undo_billing             boolean NOT NULL DEFAULT false,
     status                   text NOT NULL CHECK (status IN ('PROCESSING', 'COMPLETED', 'ERROR')),
     transactions_deleted     bigint NOT NULL DEFAULT 0,
@@ -45,6 +46,7 @@ CREATE TABLE backout.backout_batch (
     accounts_reset           bigint NOT NULL DEFAULT 0,
     error_code               text,
     error_message            text,
+    attempts                 integer NOT NULL DEFAULT 1,  -- submissions under this id (retries overwrite)
     create_date              timestamp NOT NULL DEFAULT localtimestamp,
     start_date               timestamp,
     update_date              timestamp,
@@ -52,7 +54,18 @@ CREATE TABLE backout.backout_batch (
 );
 -- the runners' queue
 CREATE INDEX backout_batch_processing_idx ON backout.backout_batch (client_id) WHERE status = 'PROCESSING';
-CREATE INDEX backout_batch_id_idx ON backout.backout_batch (backout_batch_id);
+CREATE UNIQUE INDEX backout_batch_id_idx ON backout.backout_batch (backout_batch_id);
+
+-- One backout per (client, file): an accepted backout claims each of its files here, and its runner
+-- releases the claims in the transaction that records COMPLETED or ERROR.  The primary key makes a second
+-- claim of a file wait for the first claimant's transaction and then fail, in one session or two.
+CREATE TABLE backout.backout_file_claim (
+    client_id        bigint NOT NULL,
+    file_name        text NOT NULL,
+    backout_batch_id uuid NOT NULL,
+    PRIMARY KEY (client_id, file_name)
+);
+CREATE INDEX backout_file_claim_batch_idx ON backout.backout_file_claim (backout_batch_id);
 
 -- A billing run reversed by an undo (or a backout with undo_billing) stays as history, status UNDONE.
 ALTER TABLE backout.billing_batch
@@ -75,5 +88,41 @@ CREATE TABLE backout.job_schedule_clear (
     error_code              text,
     error_message           text,
     create_date             timestamp NOT NULL DEFAULT localtimestamp,
+    finished_at             timestamp NOT NULL DEFAULT clock_timestamp()::timestamp,
     PRIMARY KEY (client_id, clear_id)
 );
+
+-- Every undo, backout and clear, the one place a DBA looks: newest first.
+CREATE VIEW backout.operations AS
+SELECT * FROM (
+    SELECT client_id, 'undo'::text AS operation, undo_batch_id::text AS operation_id,
+           format('billing_date=%s discard_usage=%s', requested_billing_date, discard_usage) AS request,
+           user_id, status, error_code, error_message,
+           create_date AS created_at, start_date AS started_at,
+           CASE WHEN status <> 'PROCESSING' THEN update_date END AS finished_at,
+           CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END AS duration,
+           jsonb_build_object('billing_records_reversed', total_count, 'billing_batches', billing_batches,
+                              'accounts_reset', accounts_reset, 'usage_unbilled', usage_unbilled,
+                              'usage_deleted', usage_deleted, 'cdr_stats_deleted', cdr_stats_deleted) AS counts
+    FROM backout.undo_batch
+    UNION ALL
+    SELECT client_id, 'backout', backout_batch_id::text,
+           format('file_names=%s undo_billing=%s', file_names, undo_billing),
+           coalesce(user_id, submitted_by), status, error_code, error_message,
+           create_date, start_date,
+           CASE WHEN status <> 'PROCESSING' THEN update_date END,
+           CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END,
+           jsonb_build_object('transactions_deleted', transactions_deleted, 'cdr_stats_deleted', cdr_stats_deleted,
+                              'billing_records_reversed', billing_records_reversed, 'accounts_reset', accounts_reset,
+                              'files_not_found', files_not_found, 'attempts', attempts)
+    FROM backout.backout_batch
+    UNION ALL
+    SELECT client_id, 'clear', clear_id::text,
+           format('schedule_date=%s', requested_schedule_date),
+           user_id, status, error_code, error_message,
+           create_date, create_date, finished_at, finished_at - create_date,
+           jsonb_build_object('job_schedules_deleted', job_schedules_deleted, 'items_deleted', items_deleted,
+                              'list_entries_deleted', list_entries_deleted)
+    FROM backout.job_schedule_clear
+) AS o
+ORDER BY created_at DESC, operation, operation_id;

@@ -1,4 +1,5 @@
--- pg_backout 0.1.0 -> 0.2.0: undo of billing runs with its batch machinery, clear_job_schedule.
+-- pg_backout 0.1.0 -> 0.2.0: undo of billing runs with its batch machinery, backout of usage files,
+-- clear_job_schedule, the operations view.
 \echo Use "ALTER EXTENSION pg_backout UPDATE TO '0.2.0'" to load this file. \quit
 
 -- 0.1.0 created the audit tables but no function wrote them: replace them with the 0.2.0 shapes.
@@ -36,15 +37,16 @@ CREATE TABLE backout.undo_batch (
 );
 -- only one undo PROCESSING per client; also the runners' queue
 CREATE UNIQUE INDEX undo_batch_one_processing ON backout.undo_batch (client_id) WHERE status = 'PROCESSING';
--- wait_for_batch looks a batch up by id alone
-CREATE INDEX undo_batch_id_idx ON backout.undo_batch (undo_batch_id);
+-- wait_for_batch looks a batch up by id alone; an id names one request of one client
+CREATE UNIQUE INDEX undo_batch_id_idx ON backout.undo_batch (undo_batch_id);
 
 CREATE TABLE backout.backout_batch (
     client_id                bigint NOT NULL,
     backout_batch_id         uuid NOT NULL DEFAULT gen_random_uuid(),
     file_names               text,              -- as given
     file_list                text[],            -- parsed, duplicates removed, in the order given
-    user_id                  text,
+    user_id                  text,              -- as given (required; NULL only on a rejected request)
+    submitted_by             text NOT NULL DEFAULT session_user,
     undo_billing             boolean NOT NULL DEFAULT false,
     status                   text NOT NULL CHECK (status IN ('PROCESSING', 'COMPLETED', 'ERROR')),
     transactions_deleted     bigint NOT NULL DEFAULT 0,
@@ -54,6 +56,7 @@ CREATE TABLE backout.backout_batch (
     accounts_reset           bigint NOT NULL DEFAULT 0,
     error_code               text,
     error_message            text,
+    attempts                 integer NOT NULL DEFAULT 1,  -- submissions under this id (retries overwrite)
     create_date              timestamp NOT NULL DEFAULT localtimestamp,
     start_date               timestamp,
     update_date              timestamp,
@@ -61,7 +64,18 @@ CREATE TABLE backout.backout_batch (
 );
 -- the runners' queue
 CREATE INDEX backout_batch_processing_idx ON backout.backout_batch (client_id) WHERE status = 'PROCESSING';
-CREATE INDEX backout_batch_id_idx ON backout.backout_batch (backout_batch_id);
+CREATE UNIQUE INDEX backout_batch_id_idx ON backout.backout_batch (backout_batch_id);
+
+-- One backout per (client, file): an accepted backout claims each of its files here, and its runner
+-- releases the claims in the transaction that records COMPLETED or ERROR.  The primary key makes a second
+-- claim of a file wait for the first claimant's transaction and then fail, in one session or two.
+CREATE TABLE backout.backout_file_claim (
+    client_id        bigint NOT NULL,
+    file_name        text NOT NULL,
+    backout_batch_id uuid NOT NULL,
+    PRIMARY KEY (client_id, file_name)
+);
+CREATE INDEX backout_file_claim_batch_idx ON backout.backout_file_claim (backout_batch_id);
 
 -- A billing run reversed by an undo (or a backout with undo_billing) stays as history, status UNDONE.
 ALTER TABLE backout.billing_batch
@@ -84,12 +98,71 @@ CREATE TABLE backout.job_schedule_clear (
     error_code              text,
     error_message           text,
     create_date             timestamp NOT NULL DEFAULT localtimestamp,
+    finished_at             timestamp NOT NULL DEFAULT clock_timestamp()::timestamp,
     PRIMARY KEY (client_id, clear_id)
 );
 
+-- Every undo, backout and clear, the one place a DBA looks: newest first.
+CREATE VIEW backout.operations AS
+SELECT * FROM (
+    SELECT client_id, 'undo'::text AS operation, undo_batch_id::text AS operation_id,
+           format('billing_date=%s discard_usage=%s', requested_billing_date, discard_usage) AS request,
+           user_id, status, error_code, error_message,
+           create_date AS created_at, start_date AS started_at,
+           CASE WHEN status <> 'PROCESSING' THEN update_date END AS finished_at,
+           CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END AS duration,
+           jsonb_build_object('billing_records_reversed', total_count, 'billing_batches', billing_batches,
+                              'accounts_reset', accounts_reset, 'usage_unbilled', usage_unbilled,
+                              'usage_deleted', usage_deleted, 'cdr_stats_deleted', cdr_stats_deleted) AS counts
+    FROM backout.undo_batch
+    UNION ALL
+    SELECT client_id, 'backout', backout_batch_id::text,
+           format('file_names=%s undo_billing=%s', file_names, undo_billing),
+           coalesce(user_id, submitted_by), status, error_code, error_message,
+           create_date, start_date,
+           CASE WHEN status <> 'PROCESSING' THEN update_date END,
+           CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END,
+           jsonb_build_object('transactions_deleted', transactions_deleted, 'cdr_stats_deleted', cdr_stats_deleted,
+                              'billing_records_reversed', billing_records_reversed, 'accounts_reset', accounts_reset,
+                              'files_not_found', files_not_found, 'attempts', attempts)
+    FROM backout.backout_batch
+    UNION ALL
+    SELECT client_id, 'clear', clear_id::text,
+           format('schedule_date=%s', requested_schedule_date),
+           user_id, status, error_code, error_message,
+           create_date, create_date, finished_at, finished_at - create_date,
+           jsonb_build_object('job_schedules_deleted', job_schedules_deleted, 'items_deleted', items_deleted,
+                              'list_entries_deleted', list_entries_deleted)
+    FROM backout.job_schedule_clear
+) AS o
+ORDER BY created_at DESC, operation, operation_id;
+
 -- functions new in 0.2.0 (as generated by pgrx)
 /* <begin connected objects> */
--- src/clear.rs:120
+-- src/backout.rs:288
+-- pg_backout::backout::backout_usage_file_transactions
+CREATE  FUNCTION "backout_usage_file_transactions"(
+	"file_names" TEXT, /* Option < & str > */
+	"client_id" bigint, /* Option < i64 > */
+	"user_id" TEXT, /* Option < & str > */
+	"undo_billing" bool DEFAULT false, /* Option < bool > */
+	"backout_batch_id" uuid DEFAULT NULL /* Option < Uuid > */
+) RETURNS TABLE (
+	"backout_batch_id" uuid,  /* Option < Uuid > */
+	"file_names" TEXT,  /* Option < String > */
+	"client_id" bigint,  /* Option < i64 > */
+	"status" TEXT,  /* String */
+	"error_message" TEXT,  /* Option < String > */
+	"error_code" TEXT,  /* Option < String > */
+	"files_not_found" TEXT  /* Option < String > */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'backout_usage_file_transactions_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/clear.rs:129
 -- pg_backout::clear::clear_job_schedule
 CREATE  FUNCTION "clear_job_schedule"(
 	"client_id" bigint, /* Option < i64 > */
@@ -111,7 +184,7 @@ AS 'MODULE_PATHNAME', 'clear_job_schedule_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/undo.rs:161
+-- src/undo.rs:162
 -- pg_backout::undo::get_undo_job_schedule_status
 CREATE  FUNCTION "get_undo_job_schedule_status"(
 	"batch_id" uuid, /* Option < Uuid > */
@@ -130,7 +203,61 @@ AS 'MODULE_PATHNAME', 'get_undo_job_schedule_status_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/batches.rs:164
+-- src/backout.rs:344
+-- pg_backout::backout::get_usage_file_txns_backout_status
+CREATE  FUNCTION "get_usage_file_txns_backout_status"(
+	"backout_batch_id" uuid, /* Option < Uuid > */
+	"client_id" bigint /* Option < i64 > */
+) RETURNS TABLE (
+	"backout_batch_id" uuid,  /* Option < Uuid > */
+	"file_names" TEXT,  /* Option < String > */
+	"client_id" bigint,  /* Option < i64 > */
+	"user_id" TEXT,  /* Option < String > */
+	"status" TEXT,  /* String */
+	"transactions_deleted" bigint,  /* Option < i64 > */
+	"cdr_stats_deleted" bigint,  /* Option < i64 > */
+	"create_date" timestamp,  /* Option < Timestamp > */
+	"update_date" timestamp,  /* Option < Timestamp > */
+	"error_code" TEXT,  /* Option < String > */
+	"error_message" TEXT,  /* Option < String > */
+	"files_not_found" TEXT,  /* Option < String > */
+	"billing_records_reversed" bigint,  /* Option < i64 > */
+	"accounts_reset" bigint  /* Option < i64 > */
+)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'get_usage_file_txns_backout_status_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/backout.rs:649
+-- pg_backout::backout::preview_backout_usage_file_transactions
+CREATE  FUNCTION "preview_backout_usage_file_transactions"(
+	"file_names" TEXT, /* Option < & str > */
+	"client_id" bigint, /* Option < i64 > */
+	"undo_billing" bool DEFAULT false /* Option < bool > */
+) RETURNS TABLE (
+	"file_name" TEXT,  /* String */
+	"found" bool,  /* bool */
+	"transactions" bigint,  /* i64 */
+	"billed_transactions" bigint,  /* i64 */
+	"cdr_stats" bigint,  /* i64 */
+	"units" NUMERIC,  /* AnyNumeric */
+	"amount" NUMERIC,  /* AnyNumeric */
+	"accounts" bigint,  /* i64 */
+	"billing_batch_ids" bigint[],  /* Vec < i64 > */
+	"billing_records_to_reverse" bigint,  /* i64 */
+	"accounts_to_reset" bigint,  /* i64 */
+	"job_schedules_to_delete" bigint,  /* i64 */
+	"action" TEXT  /* String */
+)
+STABLE PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'preview_backout_usage_file_transactions_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/batches.rs:170
 -- pg_backout::batches::run_pending_batches
 CREATE  FUNCTION "run_pending_batches"(
 	"client_id" bigint DEFAULT NULL /* Option < i64 > */
@@ -146,7 +273,7 @@ AS 'MODULE_PATHNAME', 'run_pending_batches_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/undo.rs:125
+-- src/undo.rs:126
 -- pg_backout::undo::undo_job_schedule
 CREATE  FUNCTION "undo_job_schedule"(
 	"billing_date" TEXT, /* Option < & str > */
@@ -166,7 +293,7 @@ AS 'MODULE_PATHNAME', 'undo_job_schedule_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/batches.rs:225
+-- src/batches.rs:231
 -- pg_backout::batches::wait_for_batch
 CREATE  FUNCTION "wait_for_batch"(
 	"batch_id" uuid, /* Uuid */

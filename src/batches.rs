@@ -6,7 +6,7 @@
 //! and `NOTIFY pg_backout_batch`.  A crash before that commit leaves the row `PROCESSING` with nothing
 //! applied, and the next runner simply runs it again.
 use crate::reply::{Outcome, Rejection};
-use crate::{undo, worker};
+use crate::{backout, undo, worker};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgTryBuilder, Uuid};
 use std::time::{Duration, Instant};
@@ -21,9 +21,14 @@ pub struct Kind {
     pub id_column: &'static str,
     /// Does the work and writes the kind's counters; an `Err` rolls everything back.
     pub run: fn(client_id: i64, batch_id: Uuid) -> Outcome<()>,
+    /// Frees what the request holds while PROCESSING (backout: its file claims), whichever way it ends.
+    pub release: fn(client_id: i64, batch_id: Uuid),
 }
 
-pub const KINDS: [&Kind; 1] = [&undo::KIND];
+pub const KINDS: [&Kind; 2] = [&undo::KIND, &backout::KIND];
+
+/// For kinds that hold nothing while PROCESSING.
+pub fn holds_nothing(_client_id: i64, _batch_id: Uuid) {}
 
 pub struct Ran {
     pub kind: &'static str,
@@ -134,6 +139,7 @@ fn finish(
         ],
     )
     .expect("record batch status");
+    (kind.release)(client_id, batch_id);
     status.to_owned()
 }
 

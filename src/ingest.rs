@@ -116,6 +116,7 @@ const INGEST: &str = r#"
          AND i.usage_date >= c.period_start AND i.usage_date < c.period_end
          AND (c.usage_type_no IS NULL OR c.usage_type_no = i.usage_type_no)
         GROUP BY c.acct_no, c.period_start
+        ORDER BY c.acct_no, c.period_start  -- buckets are locked in this order by every writer
         ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
            SET consumed_amount = cb.consumed_amount + excluded.consumed_amount,
                consumed_units = cb.consumed_units + excluded.consumed_units,
@@ -188,7 +189,15 @@ fn reply(
 /// paths, so a name that could not be written there is refused here.
 pub fn check_file_name(file_name: Option<&str>) -> Outcome<&str> {
     let name = required(file_name, "file_name")?;
-    let problem = if name.is_empty() {
+    match file_name_problem(name) {
+        Some(problem) => Err(Rejection::invalid(format!("file_name {name:?} {problem}"))),
+        None => Ok(name),
+    }
+}
+
+/// Why a file name cannot be stored (or named in a backout list), if it cannot.
+pub fn file_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
         Some("is empty")
     } else if name.chars().count() > MAX_FILE_NAME {
         Some("is longer than 255 characters")
@@ -202,10 +211,6 @@ pub fn check_file_name(file_name: Option<&str>) -> Outcome<&str> {
         Some("contains a control character")
     } else {
         None
-    };
-    match problem {
-        Some(problem) => Err(Rejection::invalid(format!("file_name {name:?} {problem}"))),
-        None => Ok(name),
     }
 }
 

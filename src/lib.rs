@@ -6,6 +6,7 @@
 
 use pgrx::prelude::*;
 
+mod backout;
 mod batches;
 mod billing;
 mod clear;

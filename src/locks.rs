@@ -31,3 +31,23 @@ pub fn lock_file(client_id: i64, file_name: &str) {
     )
     .expect("advisory lock");
 }
+
+/// Exclusive locks on several files of a client, taken in file-name order so that two holders of
+/// overlapping sets never deadlock.
+pub fn lock_files(client_id: i64, file_names: &[String]) {
+    Spi::run_with_args(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended('pg_backout/file/' || $1::text || '/' || f, 0)))
+         FROM (SELECT f FROM unnest($2::text[]) AS f ORDER BY f COLLATE \"C\") AS sorted",
+        &[client_id.into(), file_names.to_vec().into()],
+    )
+    .expect("advisory lock");
+}
+
+/// Serializes submissions that name the same backout batch id (retries).
+pub fn lock_backout_batch_id(batch_id: pgrx::Uuid) {
+    Spi::run_with_args(
+        "SELECT pg_advisory_xact_lock(hashtextextended('pg_backout/backout_batch/' || $1::text, 0))",
+        &[batch_id.into()],
+    )
+    .expect("advisory lock");
+}

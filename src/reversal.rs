@@ -27,6 +27,45 @@ pub const SUBTRACT_FROM_BALANCES: &str = r#"
             GROUP BY c.acct_no, c.period_start) d
      WHERE cb.client_id = $1 AND cb.acct_no = d.acct_no AND cb.period_start = d.period_start"#;
 
+/// Buckets that deleted usage was taken out of ($2 = acct_nos, $3 = period_starts, pairwise) and that no
+/// usage reaches any more go, as if that usage had never been ingested (ingest creates a bucket with the
+/// first usage of its period); a bucket holding a true-up stays.
+const DROP_EMPTIED_BUCKETS: &str = r#"
+    DELETE FROM backout.commitment_balance cb
+     USING unnest($2::bigint[], $3::date[]) AS emptied(acct_no, period_start)
+     WHERE cb.client_id = $1 AND cb.acct_no = emptied.acct_no AND cb.period_start = emptied.period_start
+       AND cb.true_up_amount IS NULL AND cb.true_up_batch_id IS NULL
+       AND NOT EXISTS (
+           SELECT FROM backout.commitment_contract c
+           JOIN backout.usage_txn t
+             ON t.client_id = $1 AND t.acct_no = c.acct_no
+            AND t.usage_date >= c.period_start AND t.usage_date < c.period_end
+            AND (c.usage_type_no IS NULL OR c.usage_type_no = t.usage_type_no)
+           WHERE c.client_id = $1 AND c.acct_no = cb.acct_no AND c.period_start = cb.period_start)"#;
+
+/// Run a statement whose first columns are the usage rows it deleted, the stats rows it deleted, and the
+/// (acct_no[], period_start[]) of the balance buckets it subtracted from; drop the emptied buckets.
+pub fn delete_usage(client_id: i64, sql: &str, args: &[DatumWithOid]) -> (i64, i64) {
+    let (usage, files, accounts, periods) = Spi::connect_mut(|spi| {
+        let row = spi.update(sql, None, args).expect("delete usage").first();
+        (
+            row.get::<i64>(1).expect("usage").unwrap_or(0),
+            row.get::<i64>(2).expect("files").unwrap_or(0),
+            row.get::<Vec<i64>>(3)
+                .expect("accounts")
+                .unwrap_or_default(),
+            row.get::<Vec<Date>>(4)
+                .expect("periods")
+                .unwrap_or_default(),
+        )
+    });
+    run(
+        DROP_EMPTIED_BUCKETS,
+        &[client_id.into(), accounts.into(), periods.into()],
+    );
+    (usage, files)
+}
+
 /// An account billed again after the run (its pointers moved on) cannot have that run reversed first.
 const BILLED_AGAIN_CHECK: &str = r#"
     SELECT format('account %s was billed again after the run of %s (its billing period is now %s..%s); undo the later run first',
@@ -47,12 +86,13 @@ const DISCARD_BILLED_USAGE: &str = r#"
         DELETE FROM backout.usage_txn u
          WHERE u.client_id = $1 AND u.billing_batch_id = ANY($2) AND u.invoice_no = ANY($3)
         RETURNING u.acct_no, u.usage_type_no, u.usage_date, u.units, u.amount, u.is_excluded, u.file_name),
-    balances AS ({subtract} RETURNING 1),
+    balances AS ({subtract} RETURNING cb.acct_no, cb.period_start),
     files AS (
         DELETE FROM backout.usage_file f
          WHERE f.client_id = $1 AND f.file_name IN (SELECT file_name FROM gone)
         RETURNING 1)
-    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM files), (SELECT count(*) FROM balances)"#;
+    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM files),
+           (SELECT array_agg(acct_no) FROM balances), (SELECT array_agg(period_start) FROM balances)"#;
 
 const UNBILL_USAGE: &str = r#"
     UPDATE backout.usage_txn u SET billing_batch_id = NULL, invoice_no = NULL
@@ -146,15 +186,12 @@ fn reject_billed_again(args: &[DatumWithOid]) -> Outcome<()> {
     }
 }
 
-fn discard_billed_usage(args: &[DatumWithOid]) -> (i64, i64) {
-    let sql = DISCARD_BILLED_USAGE.replace("{subtract}", SUBTRACT_FROM_BALANCES);
-    Spi::connect_mut(|spi| {
-        let row = spi.update(&sql, None, args).expect("discard usage").first();
-        (
-            row.get::<i64>(1).expect("usage").unwrap_or(0),
-            row.get::<i64>(2).expect("files").unwrap_or(0),
-        )
-    })
+fn discard_billed_usage(client_id: i64, args: &[DatumWithOid]) -> (i64, i64) {
+    delete_usage(
+        client_id,
+        &DISCARD_BILLED_USAGE.replace("{subtract}", SUBTRACT_FROM_BALANCES),
+        args,
+    )
 }
 
 /// Reverse the target's invoices; with `discard_usage` their usage is deleted instead of unbilled.
@@ -172,7 +209,7 @@ pub fn reverse(
     reject_billed_again(&args)?;
     let mut done = Reversed::default();
     if discard_usage {
-        (done.usage_deleted, done.files_deleted) = discard_billed_usage(&args);
+        (done.usage_deleted, done.files_deleted) = discard_billed_usage(client_id, &args);
     } else {
         done.usage_unbilled = run(UNBILL_USAGE, &args);
     }

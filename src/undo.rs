@@ -3,7 +3,7 @@
 //! Submission validates, records the request in `backout.undo_batch` (`PROCESSING`, or `ERROR` when
 //! rejected) and returns; a runner reverses every completed billing batch of the client and date in one
 //! transaction holding the client's exclusive lock.
-use crate::batches::{Kind, SYSTEM_ERROR};
+use crate::batches::{holds_nothing, Kind, SYSTEM_ERROR};
 use crate::billing::parse_billing_date;
 use crate::reply::{first_value, require_client, required, Outcome, Rejection, NOT_FOUND};
 use crate::reversal::{self, Target};
@@ -19,6 +19,7 @@ pub const KIND: Kind = Kind {
     table: "backout.undo_batch",
     id_column: "undo_batch_id",
     run: run_undo,
+    release: holds_nothing,
 };
 
 struct Request<'a> {

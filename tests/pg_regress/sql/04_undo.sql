@@ -3,77 +3,14 @@
 -- client), and every rejection.  Batches run in the background; wait_for_batch waits for them.
 SET datestyle = 'ISO, YMD';
 
--- An error's message with batch ids masked (they are random).
-CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN regexp_replace(SQLERRM, '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $$;
-
--- A client's billing state, in a form comparable across clients: output lines, balances, pointers, usage.
-CREATE FUNCTION pg_temp.billing_state(p_client bigint)
-RETURNS TABLE (what text, acct_no bigint, k1 text, k2 text, v1 numeric, v2 numeric, v3 numeric)
-LANGUAGE sql AS $$
-    SELECT 'record', r.acct_no, r.record_type || ':' || coalesce(r.usage_type_no::text, '-'),
-           r.period_start || '..' || r.period_end || ' ' || coalesce(r.commitment_kind || ' ' || r.commitment_value, ''),
-           r.units, r.amount, r.consumed
-    FROM backout.billing_record r JOIN backout.billing_batch b USING (client_id, billing_batch_id)
-    WHERE r.client_id = p_client AND b.status = 'COMPLETED'
-    UNION ALL
-    SELECT 'balance', acct_no, period_start::text, (true_up_batch_id IS NOT NULL)::text,
-           consumed_amount, consumed_units, true_up_amount
-    FROM backout.commitment_balance WHERE client_id = p_client
-    UNION ALL
-    SELECT 'pointers', acct_no, last_bill_date::text, next_bill_date::text, NULL, NULL, NULL
-    FROM backout.billing_profile WHERE client_id = p_client
-    UNION ALL
-    SELECT 'usage', acct_no, file_name || '/' || record_key, (billing_batch_id IS NOT NULL)::text, units, unit_price, amount
-    FROM backout.usage_txn WHERE client_id = p_client
-    UNION ALL
-    SELECT 'file', NULL, file_name, NULL, records_processed, total_units, total_amount
-    FROM backout.usage_file WHERE client_id = p_client
-$$;
--- Rows of one client's state missing from the other's (expect none).
-CREATE FUNCTION pg_temp.state_diff(a bigint, b bigint) RETURNS TABLE (side text, what text, acct_no bigint, k1 text, k2 text,
-                                                                     v1 numeric, v2 numeric, v3 numeric)
-LANGUAGE sql AS $$
-    (SELECT 'only in ' || a, * FROM pg_temp.billing_state(a) EXCEPT ALL SELECT 'only in ' || a, * FROM pg_temp.billing_state(b))
-    UNION ALL
-    (SELECT 'only in ' || b, * FROM pg_temp.billing_state(b) EXCEPT ALL SELECT 'only in ' || b, * FROM pg_temp.billing_state(a))
-$$;
--- Same accounts, prices, contracts for a client (prices and commitments given).
-CREATE FUNCTION pg_temp.make_client(p_client bigint, call_price numeric, amount_commitment numeric) RETURNS void
-LANGUAGE sql AS $$
-    INSERT INTO backout.client (client_id, name) VALUES (p_client, 'Undo client ' || p_client);
-    INSERT INTO backout.account VALUES (p_client, 1, 'AMOUNT'), (p_client, 2, 'QUANTITY'), (p_client, 3, 'PLAIN');
-    INSERT INTO backout.billing_profile VALUES (p_client, 1, '2026-03-01', '2026-04-01'),
-        (p_client, 2, '2026-03-01', '2026-04-01'), (p_client, 3, '2026-03-01', '2026-04-01');
-    INSERT INTO backout.usage_type VALUES (p_client, 10, 'CALL', 'Call minutes', 'minute'), (p_client, 20, 'SMS', 'Texts', 'message');
-    INSERT INTO backout.price_offer (client_id, usage_type_no, acct_no, unit_price) VALUES
-        (p_client, 10, NULL, call_price), (p_client, 20, NULL, 0.05);
-    INSERT INTO backout.commitment_contract VALUES
-        (p_client, 1, '2026-03-01', '2026-04-01', 'AMOUNT', amount_commitment, NULL),
-        (p_client, 2, '2026-03-01', '2026-04-01', 'QUANTITY', 500, 10),
-        (p_client, 1, '2026-04-01', '2026-05-01', 'AMOUNT', amount_commitment, NULL);
-$$;
-CREATE FUNCTION pg_temp.march_file() RETURNS jsonb LANGUAGE sql AS $$ SELECT '[
-  {"acct_no": 1, "usage_type_code": "CALL", "usage_date": "2026-03-10 10:00:00", "units": 100},
-  {"acct_no": 1, "usage_type_code": "SMS",  "usage_date": "2026-03-11 10:00:00", "units": 10},
-  {"acct_no": 2, "usage_type_code": "CALL", "usage_date": "2026-03-12 10:00:00", "units": 300},
-  {"acct_no": 3, "usage_type_code": "CALL", "usage_date": "2026-03-13 10:00:00", "units": 50}]'::jsonb $$;
-CREATE FUNCTION pg_temp.late_file() RETURNS jsonb LANGUAGE sql AS $$ SELECT '[
-  {"acct_no": 1, "usage_type_code": "CALL", "usage_date": "2026-03-30 10:00:00", "units": 200},
-  {"acct_no": 2, "usage_type_code": "CALL", "usage_date": "2026-03-31 10:00:00", "units": 150},
-  {"acct_no": 1, "usage_type_code": "CALL", "usage_date": "2026-04-02 10:00:00", "units": 7}]'::jsonb $$;
+-- helpers (regress.*) are created by 00_setup
 
 ------------------------------------------------------------------------------------------------------------
 -- Situation 1, price correction: CALL was priced 0.20 instead of 0.10 and the AMOUNT commitment was 60
 -- instead of 40.  Undo with discard_usage, correct, re-process the file, re-run.  Twin 5002 is the clean run.
 ------------------------------------------------------------------------------------------------------------
-SELECT pg_temp.make_client(5001, 0.20, 60);
-SELECT status FROM backout.process_usage_file(5001, 'march.json', pg_temp.march_file());
+SELECT regress.make_client(5001, 0.20, 60);
+SELECT status FROM backout.process_usage_file(5001, 'march.json', regress.march_file());
 SELECT status, accounts_billed, records_written, total_amount FROM backout.run_billing(5001, '2026-04-01');
 
 -- step 1: correct pricing first
@@ -108,24 +45,24 @@ SELECT billing_date, status, undone_by_batch_id = :'undo1' AS undone_by_this, un
 FROM backout.billing_batch WHERE client_id = 5001;
 
 -- steps 4-5: re-process the file under corrected pricing, re-run billing
-SELECT status, records_processed FROM backout.process_usage_file(5001, 'march.json', pg_temp.march_file());
+SELECT status, records_processed FROM backout.process_usage_file(5001, 'march.json', regress.march_file());
 SELECT status, accounts_billed, records_written, total_amount FROM backout.run_billing(5001, '2026-04-01');
 
 -- the clean run on the corrected inputs
-SELECT pg_temp.make_client(5002, 0.10, 40);
-SELECT status FROM backout.process_usage_file(5002, 'march.json', pg_temp.march_file());
+SELECT regress.make_client(5002, 0.10, 40);
+SELECT status FROM backout.process_usage_file(5002, 'march.json', regress.march_file());
 SELECT status, accounts_billed, records_written, total_amount FROM backout.run_billing(5002, '2026-04-01');
-SELECT * FROM pg_temp.state_diff(5001, 5002) ORDER BY 1, 2, 3, 4;
-SELECT count(*) AS compared_rows FROM pg_temp.billing_state(5001);
+SELECT * FROM regress.state_diff(5001, 5002) ORDER BY 1, 2, 3, 4;
+SELECT count(*) AS compared_rows FROM regress.billing_state(5001);
 
 ------------------------------------------------------------------------------------------------------------
 -- Situation 2, missed usage: a late file arrived after the run (March usage, and April usage that must keep
 -- counting).  Undo keeping usage, re-run.  Twin 5004 processed both files before its run.
 ------------------------------------------------------------------------------------------------------------
-SELECT pg_temp.make_client(5003, 0.10, 40);
-SELECT status FROM backout.process_usage_file(5003, 'march.json', pg_temp.march_file());
+SELECT regress.make_client(5003, 0.10, 40);
+SELECT status FROM backout.process_usage_file(5003, 'march.json', regress.march_file());
 SELECT status, total_amount FROM backout.run_billing(5003, '2026-04-01');
-SELECT status FROM backout.process_usage_file(5003, 'late.json', pg_temp.late_file());
+SELECT status FROM backout.process_usage_file(5003, 'late.json', regress.late_file());
 
 SELECT undo_batch_id AS undo2 FROM backout.undo_job_schedule('2026-04-01', 5003) \gset
 SELECT backout.wait_for_batch(:'undo2', '60 seconds');
@@ -140,11 +77,11 @@ SELECT acct_no, period_start, consumed_amount, consumed_units, true_up_amount
 FROM backout.commitment_balance WHERE client_id = 5003 ORDER BY acct_no, period_start;
 
 SELECT status, total_amount FROM backout.run_billing(5003, '2026-04-01');
-SELECT pg_temp.make_client(5004, 0.10, 40);
-SELECT status FROM backout.process_usage_file(5004, 'march.json', pg_temp.march_file());
-SELECT status FROM backout.process_usage_file(5004, 'late.json', pg_temp.late_file());
+SELECT regress.make_client(5004, 0.10, 40);
+SELECT status FROM backout.process_usage_file(5004, 'march.json', regress.march_file());
+SELECT status FROM backout.process_usage_file(5004, 'late.json', regress.late_file());
 SELECT status, total_amount FROM backout.run_billing(5004, '2026-04-01');
-SELECT * FROM pg_temp.state_diff(5003, 5004) ORDER BY 1, 2, 3, 4;
+SELECT * FROM regress.state_diff(5003, 5004) ORDER BY 1, 2, 3, 4;
 
 ------------------------------------------------------------------------------------------------------------
 -- Two runs in a row: the earlier one cannot be undone while the later one stands (it would corrupt the
@@ -199,8 +136,8 @@ SELECT status, error_code, error_message FROM backout.get_undo_job_schedule_stat
 SELECT backout.wait_for_batch('00000000-0000-0000-0000-000000000000');
 BEGIN;
 SELECT undo_batch_id AS undo6 FROM backout.undo_job_schedule('2026-04-01', 5003) \gset
-SELECT pg_temp.error_of(format('SELECT backout.wait_for_batch(%L, %L)', :'undo6', '1 second'));
+SELECT regress.error_of(format('SELECT backout.wait_for_batch(%L, %L)', :'undo6', '1 second'));
 ROLLBACK;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT pg_temp.error_of(format('SELECT backout.wait_for_batch(%L, %L)', :'undo2', '1 second'));
+SELECT regress.error_of(format('SELECT backout.wait_for_batch(%L, %L)', :'undo2', '1 second'));
 ROLLBACK;
