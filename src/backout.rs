@@ -7,8 +7,8 @@
 //! with `undo_billing`, first reverses the billing of the accounts that billed that usage).
 use crate::batches::Kind;
 use crate::ingest::file_name_problem;
-use crate::reply::{first_value, require_client, required, Outcome, Rejection};
-use crate::reversal::{self, Reversed, Target, SUBTRACT_FROM_BALANCES};
+use crate::reply::{first_value, require_client, required, required_batch_key, Outcome, Rejection};
+use crate::reversal::{self, Reversed, Target, EMPTIED_BUCKETS, SUBTRACT_FROM_BALANCES};
 use crate::{locks, worker};
 use pgrx::prelude::*;
 use pgrx::Uuid;
@@ -364,8 +364,7 @@ fn get_usage_file_txns_backout_status(
         name!(accounts_reset, Option<i64>),
     ),
 > {
-    let found = required(backout_batch_id, "backout_batch_id")
-        .and_then(|id| required(client_id, "client_id").map(|c| (id, c)))
+    let found = required_batch_key(backout_batch_id, "backout_batch_id", client_id)
         .and_then(|(id, client)| read_status(id, client));
     TableIterator::once(match found {
         Ok(row) => row,
@@ -453,44 +452,32 @@ fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
 // ---------------------------------------------------------------------------------------------------
 // The batch
 
-/// $1 = client_id, $2 = file names.  Billed usage of the files, for the refusal without undo_billing.
-const FIRST_BILLED: &str = r#"
-    SELECT format('file %s has %s transaction(s) billed by the billing run of %s (billing batch %s); back it out with undo_billing => true to reverse that billing too',
-                  u.file_name, count(*), to_char(b.billing_date, 'YYYY-MM-DD'), b.billing_batch_id)
-    FROM backout.usage_txn u
-    JOIN backout.billing_batch b ON b.client_id = $1 AND b.billing_batch_id = u.billing_batch_id
-    WHERE u.client_id = $1 AND u.file_name = ANY($2) AND u.billing_batch_id IS NOT NULL
-    GROUP BY u.file_name, b.billing_date, b.billing_batch_id
-    ORDER BY u.file_name, b.billing_batch_id
-    LIMIT 1"#;
-
 /// The invoices (and their billing batches) that billed usage of the files.
 const BILLING_OF_FILES: &str = r#"
     SELECT coalesce(array_agg(DISTINCT u.billing_batch_id), '{}'), coalesce(array_agg(DISTINCT u.invoice_no), '{}')
     FROM backout.usage_txn u
     WHERE u.client_id = $1 AND u.file_name = ANY($2) AND u.invoice_no IS NOT NULL"#;
 
-/// The balance buckets the files' usage counts in, locked in the order every writer uses.
-const LOCK_BUCKETS: &str = r#"
-    SELECT count(*) FROM (
-        SELECT 1 FROM backout.commitment_balance cb
-        WHERE cb.client_id = $1
-          AND cb.acct_no IN (SELECT DISTINCT u.acct_no FROM backout.usage_txn u
-                             WHERE u.client_id = $1 AND u.file_name = ANY($2))
-        ORDER BY cb.acct_no, cb.period_start
-        FOR UPDATE OF cb) AS locked"#;
-
+/// Deletes the files' usage, balance contribution and stats rows.  The last column says why the usage
+/// must not be deleted alone when some of it was billed (the caller then rolls the statement back).
 const DELETE_FILES: &str = r#"
     WITH gone AS (
         DELETE FROM backout.usage_txn u
          WHERE u.client_id = $1 AND u.file_name = ANY($2)
-        RETURNING u.acct_no, u.usage_type_no, u.usage_date, u.units, u.amount, u.is_excluded),
-    balances AS ({subtract} RETURNING cb.acct_no, cb.period_start),
+        RETURNING u.acct_no, u.usage_type_no, u.usage_date, u.units, u.amount, u.is_excluded,
+                  u.file_name, u.billing_batch_id),
+    balances AS ({subtract}),
     stats AS (
         DELETE FROM backout.usage_file f WHERE f.client_id = $1 AND f.file_name = ANY($2)
         RETURNING 1)
-    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM stats),
-           (SELECT array_agg(acct_no) FROM balances), (SELECT array_agg(period_start) FROM balances)"#;
+    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM stats), {emptied},
+           (SELECT format('file %s has %s transaction(s) billed by the billing run of %s (billing batch %s); back it out with undo_billing => true to reverse that billing too',
+                          g.file_name, count(*), to_char(b.billing_date, 'YYYY-MM-DD'), b.billing_batch_id)
+            FROM gone g
+            JOIN backout.billing_batch b ON b.client_id = $1 AND b.billing_batch_id = g.billing_batch_id
+            GROUP BY g.file_name, b.billing_date, b.billing_batch_id
+            ORDER BY g.file_name, b.billing_batch_id
+            LIMIT 1)"#;
 
 struct BackoutRequest {
     files: Vec<String>,
@@ -517,13 +504,6 @@ fn load(client_id: i64, batch_id: Uuid) -> BackoutRequest {
     })
 }
 
-fn reject_billed(client_id: i64, files: &[String]) -> Outcome<()> {
-    match first_value::<String>(FIRST_BILLED, &[client_id.into(), files.to_vec().into()]) {
-        None => Ok(()),
-        Some(problem) => Err(Rejection::new(BILLED_USAGE, problem)),
-    }
-}
-
 fn billing_of(client_id: i64, files: &[String]) -> Target {
     Spi::connect(|spi| {
         let row = spi
@@ -545,12 +525,17 @@ fn billing_of(client_id: i64, files: &[String]) -> Target {
 }
 
 /// Delete the files' usage (and its balance contribution) and stats rows: (transactions, stats rows).
-fn delete_files(client_id: i64, files: &[String]) -> (i64, i64) {
-    reversal::delete_usage(
-        client_id,
-        &DELETE_FILES.replace("{subtract}", SUBTRACT_FROM_BALANCES),
-        &[client_id.into(), files.to_vec().into()],
-    )
+/// Refused when some of the usage was billed: the whole batch is then rolled back.
+fn delete_files(client_id: i64, files: &[String]) -> Outcome<(i64, i64)> {
+    let sql = DELETE_FILES
+        .replace("{subtract}", SUBTRACT_FROM_BALANCES)
+        .replace("{emptied}", EMPTIED_BUCKETS);
+    let deleted =
+        reversal::delete_usage(client_id, &sql, &[client_id.into(), files.to_vec().into()]);
+    match deleted.billed {
+        Some(problem) => Err(Rejection::new(BILLED_USAGE, problem)),
+        None => Ok((deleted.usage, deleted.files)),
+    }
 }
 
 /// Billing first: reversing it unbills the files' usage (with the rest of the accounts' usage), so that
@@ -563,8 +548,8 @@ fn undo_billing_of(client_id: i64, files: &[String], batch_id: Uuid) -> Outcome<
     reversal::reverse(client_id, &target, false, batch_id)
 }
 
-/// The batch.  Without undo_billing it shares the client with ingest of other files (the balance buckets
-/// are locked in order); with it, it rewrites billing and so holds the client exclusively.
+/// The batch.  Without undo_billing it shares the client with ingest of other files (both lock balance
+/// buckets in the same order); with it, it rewrites billing and so holds the client exclusively.
 fn run_backout(client_id: i64, batch_id: Uuid) -> Outcome<()> {
     let request = load(client_id, batch_id);
     if request.undo_billing {
@@ -576,15 +561,10 @@ fn run_backout(client_id: i64, batch_id: Uuid) -> Outcome<()> {
     let reversed = if request.undo_billing {
         undo_billing_of(client_id, &request.files, batch_id)?
     } else {
-        reject_billed(client_id, &request.files)?;
-        first_value::<i64>(
-            LOCK_BUCKETS,
-            &[client_id.into(), request.files.clone().into()],
-        );
         Reversed::default()
     };
     let not_found = files_not_found(client_id, &request.files);
-    let (transactions, stats) = delete_files(client_id, &request.files);
+    let (transactions, stats) = delete_files(client_id, &request.files)?;
     Spi::run_with_args(
         "UPDATE backout.backout_batch
             SET transactions_deleted = $3, cdr_stats_deleted = $4, files_not_found = $5,

@@ -10,41 +10,48 @@ use pgrx::prelude::*;
 pub const JOB_RUNNING: &str = "JOB_RUNNING";
 pub const OPERATION_IN_PROGRESS: &str = "OPERATION_IN_PROGRESS";
 
-/// $1 = client_id, $2 = schedule date (timestamp).  What the date's job schedules hold, as jsonb.
-const SCHEDULE_CONTENT: &str = r#"
+/// $1 = client_id, $2 = schedule date (timestamp).  The date's job schedules, items and work-unit entries.
+const SCHEDULE_ROWS: &str = r#"
     WITH js AS (
         SELECT * FROM backout.job_schedule WHERE client_id = $1 AND schedule_date = $2),
     items AS (
         SELECT i.* FROM backout.job_schedule_item i JOIN js USING (client_id, job_schedule_id)),
     entries AS (
-        SELECT l.* FROM backout.job_schedule_list l JOIN items USING (client_id, job_schedule_item_id))
-    SELECT (SELECT count(*) FROM js), (SELECT count(*) FROM items), (SELECT count(*) FROM entries),
-           jsonb_build_object(
-               'job_schedules', (SELECT coalesce(jsonb_agg(to_jsonb(js) - 'client_id' ORDER BY job_schedule_id), '[]') FROM js),
-               'items', (SELECT coalesce(jsonb_agg(to_jsonb(items) - 'client_id' ORDER BY job_schedule_item_id), '[]') FROM items),
-               'list_entries', (SELECT coalesce(jsonb_agg(to_jsonb(entries) - 'client_id' ORDER BY job_schedule_list_id), '[]') FROM entries))"#;
+        SELECT l.* FROM backout.job_schedule_list l JOIN items USING (client_id, job_schedule_item_id))"#;
 
-struct Content {
+/// The counts only (dry run).
+const COUNT: &str = r#"
+    SELECT (SELECT count(*) FROM js), (SELECT count(*) FROM items), (SELECT count(*) FROM entries)"#;
+
+/// The audit record of a clear about to happen, with every row it deletes as json, built and stored by
+/// the server ($3 = the date as given).  Returns the counts.
+const RECORD_CONTENT: &str = r#"
+    INSERT INTO backout.job_schedule_clear (client_id, schedule_date, requested_schedule_date, status,
+                                            job_schedules_deleted, items_deleted, list_entries_deleted, deleted)
+    SELECT $1, $2, $3, 'COMPLETED', (SELECT count(*) FROM js), (SELECT count(*) FROM items), (SELECT count(*) FROM entries),
+           json_build_object(
+               'job_schedules', (SELECT coalesce(json_agg(js ORDER BY job_schedule_id), '[]') FROM js),
+               'items', (SELECT coalesce(json_agg(items ORDER BY job_schedule_item_id), '[]') FROM items),
+               'list_entries', (SELECT coalesce(json_agg(entries ORDER BY job_schedule_list_id), '[]') FROM entries))
+    RETURNING job_schedules_deleted, items_deleted, list_entries_deleted"#;
+
+struct Counts {
     schedules: i64,
     items: i64,
     entries: i64,
-    deleted: pgrx::JsonB,
 }
 
-fn content(client_id: i64, day: Timestamp) -> Content {
-    Spi::connect(|spi| {
+/// Runs COUNT or RECORD_CONTENT over the date's rows.
+fn counts(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Counts {
+    Spi::connect_mut(|spi| {
         let row = spi
-            .select(SCHEDULE_CONTENT, Some(1), &[client_id.into(), day.into()])
+            .update(&format!("{SCHEDULE_ROWS} {query}"), Some(1), args)
             .expect("schedule content")
             .first();
-        Content {
+        Counts {
             schedules: row.get::<i64>(1).expect("schedules").unwrap_or(0),
             items: row.get::<i64>(2).expect("items").unwrap_or(0),
             entries: row.get::<i64>(3).expect("entries").unwrap_or(0),
-            deleted: row
-                .get::<pgrx::JsonB>(4)
-                .expect("content")
-                .expect("content"),
         }
     })
 }
@@ -75,50 +82,39 @@ fn reject_busy(client_id: i64, day: Timestamp) -> Outcome<()> {
     }
 }
 
-fn clear(client_id: Option<i64>, schedule_date: Option<&str>, dry_run: bool) -> Outcome<Content> {
+/// Dry run: count.  Otherwise record what is deleted (the audit row), then delete it.
+fn clear(client_id: Option<i64>, schedule_date: Option<&str>, dry_run: bool) -> Outcome<Counts> {
     let day = parse_billing_date(schedule_date, "schedule_date")?;
     let client_id = require_client(client_id)?;
     let day = Timestamp::from(day);
     locks::lock_client_exclusive(client_id);
     reject_busy(client_id, day)?;
-    let found = content(client_id, day);
-    if !dry_run {
-        Spi::run_with_args(
-            "DELETE FROM backout.job_schedule WHERE client_id = $1 AND schedule_date = $2",
-            &[client_id.into(), day.into()],
-        )
-        .expect("clear job schedule");
+    if dry_run {
+        return Ok(counts(COUNT, &[client_id.into(), day.into()]));
     }
-    Ok(found)
+    let done = counts(
+        RECORD_CONTENT,
+        &[client_id.into(), day.into(), schedule_date.into()],
+    );
+    Spi::run_with_args(
+        "DELETE FROM backout.job_schedule WHERE client_id = $1 AND schedule_date = $2",
+        &[client_id.into(), day.into()],
+    )
+    .expect("clear job schedule");
+    Ok(done)
 }
 
-fn record(client_id: i64, schedule_date: Option<&str>, outcome: &Outcome<Content>) {
-    let (status, code, message, counts, deleted) = match outcome {
-        Ok(c) => (
-            "COMPLETED",
-            None,
-            None,
-            [c.schedules, c.items, c.entries],
-            Some(c.deleted.0.clone()),
-        ),
-        Err(r) => ("ERROR", Some(r.code), Some(r.message.clone()), [0; 3], None),
-    };
+fn record_rejection(client_id: i64, schedule_date: Option<&str>, rejection: &Rejection) {
     Spi::run_with_args(
         "INSERT INTO backout.job_schedule_clear (client_id, schedule_date, requested_schedule_date, status,
-                                                 job_schedules_deleted, items_deleted, list_entries_deleted,
-                                                 deleted, error_code, error_message)
-         VALUES ($1, $10, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                                 error_code, error_message)
+         VALUES ($1, $2, $3, 'ERROR', $4, $5)",
         &[
             client_id.into(),
-            schedule_date.into(),
-            status.into(),
-            counts[0].into(),
-            counts[1].into(),
-            counts[2].into(),
-            deleted.map(pgrx::JsonB).into(),
-            code.into(),
-            message.into(),
             schedule_date.and_then(crate::dates::parse_day).map(Timestamp::from).into(),
+            schedule_date.into(),
+            rejection.code.into(),
+            rejection.message.clone().into(),
         ],
     )
     .expect("record clear");
@@ -158,8 +154,8 @@ fn clear_job_schedule(
         ));
     };
     let outcome = clear(client_id, schedule_date, dry_run);
-    if !dry_run {
-        record(client, schedule_date, &outcome);
+    if let (Err(rejection), false) = (&outcome, dry_run) {
+        record_rejection(client, schedule_date, rejection);
     }
     TableIterator::once(match outcome {
         Ok(c) => (

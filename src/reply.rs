@@ -32,6 +32,18 @@ pub fn required<T>(value: Option<T>, name: &str) -> Outcome<T> {
     value.ok_or_else(|| Rejection::invalid(format!("{name} is required")))
 }
 
+/// A status request's (batch id, client id), both required.
+pub fn required_batch_key(
+    batch_id: Option<pgrx::Uuid>,
+    id_name: &str,
+    client_id: Option<i64>,
+) -> Outcome<(pgrx::Uuid, i64)> {
+    Ok((
+        required(batch_id, id_name)?,
+        required(client_id, "client_id")?,
+    ))
+}
+
 pub fn require_client(client_id: Option<i64>) -> Outcome<i64> {
     let client_id = required(client_id, "client_id")?;
     let exists = Spi::get_one_with_args::<bool>(

@@ -12,20 +12,33 @@ use pgrx::prelude::*;
 pub const BILLED_AGAIN: &str = "BILLED_AGAIN";
 
 /// Take the commitment contributions of deleted usage (a relation `gone` with acct_no, usage_type_no,
-/// usage_date, units, amount, is_excluded) out of the balance buckets: the mirror of ingest.
+/// usage_date, units, amount, is_excluded) out of the balance buckets: the mirror of ingest, and like it an
+/// upsert fed in (account, period) order, so every writer locks buckets in the same order (no deadlock).
+/// Returns the buckets it changed with their new consumption.
 pub const SUBTRACT_FROM_BALANCES: &str = r#"
-    UPDATE backout.commitment_balance cb
-       SET consumed_amount = cb.consumed_amount - d.amount, consumed_units = cb.consumed_units - d.units,
+    INSERT INTO backout.commitment_balance AS cb (client_id, acct_no, period_start, consumed_amount, consumed_units)
+    SELECT $1, c.acct_no, c.period_start, -sum(g.amount), -sum(g.units)
+    FROM gone g
+    JOIN backout.commitment_contract c
+      ON c.client_id = $1 AND c.acct_no = g.acct_no
+     AND g.usage_date >= c.period_start AND g.usage_date < c.period_end
+     AND (c.usage_type_no IS NULL OR c.usage_type_no = g.usage_type_no)
+    WHERE NOT g.is_excluded
+    GROUP BY c.acct_no, c.period_start
+    ORDER BY c.acct_no, c.period_start
+    ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
+       SET consumed_amount = cb.consumed_amount + excluded.consumed_amount,
+           consumed_units = cb.consumed_units + excluded.consumed_units,
            updated_at = now()
-      FROM (SELECT c.acct_no, c.period_start, sum(g.amount) AS amount, sum(g.units) AS units
-            FROM gone g
-            JOIN backout.commitment_contract c
-              ON c.client_id = $1 AND c.acct_no = g.acct_no
-             AND g.usage_date >= c.period_start AND g.usage_date < c.period_end
-             AND (c.usage_type_no IS NULL OR c.usage_type_no = g.usage_type_no)
-            WHERE NOT g.is_excluded
-            GROUP BY c.acct_no, c.period_start) d
-     WHERE cb.client_id = $1 AND cb.acct_no = d.acct_no AND cb.period_start = d.period_start"#;
+    RETURNING cb.acct_no, cb.period_start, cb.consumed_amount, cb.consumed_units"#;
+
+/// The last columns of a statement built on SUBTRACT_FROM_BALANCES (as CTE `balances`): the buckets it
+/// brought down to zero, as (acct_no[], period_start[]) in the same order.
+pub const EMPTIED_BUCKETS: &str = r#"
+    (SELECT array_agg(acct_no ORDER BY acct_no, period_start) FROM balances
+      WHERE consumed_amount = 0 AND consumed_units = 0),
+    (SELECT array_agg(period_start ORDER BY acct_no, period_start) FROM balances
+      WHERE consumed_amount = 0 AND consumed_units = 0)"#;
 
 /// Buckets that deleted usage was taken out of ($2 = acct_nos, $3 = period_starts, pairwise) and that no
 /// usage reaches any more go, as if that usage had never been ingested (ingest creates a bucket with the
@@ -43,14 +56,25 @@ const DROP_EMPTIED_BUCKETS: &str = r#"
             AND (c.usage_type_no IS NULL OR c.usage_type_no = t.usage_type_no)
            WHERE c.client_id = $1 AND c.acct_no = cb.acct_no AND c.period_start = cb.period_start)"#;
 
-/// Run a statement whose first columns are the usage rows it deleted, the stats rows it deleted, and the
-/// (acct_no[], period_start[]) of the balance buckets it subtracted from; drop the emptied buckets.
-pub fn delete_usage(client_id: i64, sql: &str, args: &[DatumWithOid]) -> (i64, i64) {
-    let (usage, files, accounts, periods) = Spi::connect_mut(|spi| {
+/// What a usage-deleting statement did.
+pub struct Deleted {
+    pub usage: i64,
+    pub files: i64,
+    /// Backout only: why the deleted usage must not be deleted alone (some of it was billed).
+    pub billed: Option<String>,
+}
+
+/// Run a statement whose columns are: usage rows deleted, stats rows deleted, the emptied buckets
+/// (EMPTIED_BUCKETS) and a refusal text or NULL; then drop the emptied buckets no usage reaches any more.
+pub fn delete_usage(client_id: i64, sql: &str, args: &[DatumWithOid]) -> Deleted {
+    let (deleted, accounts, periods) = Spi::connect_mut(|spi| {
         let row = spi.update(sql, None, args).expect("delete usage").first();
         (
-            row.get::<i64>(1).expect("usage").unwrap_or(0),
-            row.get::<i64>(2).expect("files").unwrap_or(0),
+            Deleted {
+                usage: row.get::<i64>(1).expect("usage").unwrap_or(0),
+                files: row.get::<i64>(2).expect("files").unwrap_or(0),
+                billed: row.get::<String>(5).expect("billed"),
+            },
             row.get::<Vec<i64>>(3)
                 .expect("accounts")
                 .unwrap_or_default(),
@@ -59,11 +83,13 @@ pub fn delete_usage(client_id: i64, sql: &str, args: &[DatumWithOid]) -> (i64, i
                 .unwrap_or_default(),
         )
     });
-    run(
-        DROP_EMPTIED_BUCKETS,
-        &[client_id.into(), accounts.into(), periods.into()],
-    );
-    (usage, files)
+    if !accounts.is_empty() {
+        run(
+            DROP_EMPTIED_BUCKETS,
+            &[client_id.into(), accounts.into(), periods.into()],
+        );
+    }
+    deleted
 }
 
 /// An account billed again after the run (its pointers moved on) cannot have that run reversed first.
@@ -86,13 +112,12 @@ const DISCARD_BILLED_USAGE: &str = r#"
         DELETE FROM backout.usage_txn u
          WHERE u.client_id = $1 AND u.billing_batch_id = ANY($2) AND u.invoice_no = ANY($3)
         RETURNING u.acct_no, u.usage_type_no, u.usage_date, u.units, u.amount, u.is_excluded, u.file_name),
-    balances AS ({subtract} RETURNING cb.acct_no, cb.period_start),
+    balances AS ({subtract}),
     files AS (
         DELETE FROM backout.usage_file f
          WHERE f.client_id = $1 AND f.file_name IN (SELECT file_name FROM gone)
         RETURNING 1)
-    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM files),
-           (SELECT array_agg(acct_no) FROM balances), (SELECT array_agg(period_start) FROM balances)"#;
+    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM files), {emptied}, NULL::text"#;
 
 const UNBILL_USAGE: &str = r#"
     UPDATE backout.usage_txn u SET billing_batch_id = NULL, invoice_no = NULL
@@ -187,11 +212,11 @@ fn reject_billed_again(args: &[DatumWithOid]) -> Outcome<()> {
 }
 
 fn discard_billed_usage(client_id: i64, args: &[DatumWithOid]) -> (i64, i64) {
-    delete_usage(
-        client_id,
-        &DISCARD_BILLED_USAGE.replace("{subtract}", SUBTRACT_FROM_BALANCES),
-        args,
-    )
+    let sql = DISCARD_BILLED_USAGE
+        .replace("{subtract}", SUBTRACT_FROM_BALANCES)
+        .replace("{emptied}", EMPTIED_BUCKETS);
+    let deleted = delete_usage(client_id, &sql, args);
+    (deleted.usage, deleted.files)
 }
 
 /// Reverse the target's invoices; with `discard_usage` their usage is deleted instead of unbilled.

@@ -5,7 +5,9 @@
 //! transaction holding the client's exclusive lock.
 use crate::batches::{holds_nothing, Kind, SYSTEM_ERROR};
 use crate::billing::parse_billing_date;
-use crate::reply::{first_value, require_client, required, Outcome, Rejection, NOT_FOUND};
+use crate::reply::{
+    first_value, require_client, required, required_batch_key, Outcome, Rejection, NOT_FOUND,
+};
 use crate::reversal::{self, Target};
 use crate::{locks, worker};
 use pgrx::prelude::*;
@@ -174,8 +176,7 @@ fn get_undo_job_schedule_status(
         name!(client_id, Option<i64>),
     ),
 > {
-    let found = required(batch_id, "batch_id")
-        .and_then(|id| required(client_id, "client_id").map(|c| (id, c)))
+    let found = required_batch_key(batch_id, "batch_id", client_id)
         .and_then(|(id, client)| read_status(id, client));
     TableIterator::once(match found {
         Ok(row) => row,

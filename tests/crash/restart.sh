@@ -4,6 +4,7 @@
 #  1. the launcher waits politely while the database and the extension do not exist;
 #  2. a runner killed (SIGKILL: the postmaster's crash recovery) in the middle of an undo, and a server
 #     stopped with -m immediate in the middle of one: the batch ends COMPLETED and fully applied, never half;
+#     the same for a runner killed in the middle of a backout with undo_billing;
 #  3. completion is announced on channel pg_backout_batch;
 #  4. a terminated launcher is started again; DROP DATABASE of the served database is not blocked.
 set -euo pipefail
@@ -56,14 +57,16 @@ billed_state="SELECT (SELECT count(*) FROM backout.billing_record WHERE client_i
 before="$(q "$billed_state")"
 [ "$before" = "400/5000/200/200/1" ] || fail "unexpected billed state $before"
 
-# Hold a row the undo updates late (account 200's pointers), submit, and wait until the runner is blocked
+# Hold a row the batch updates late (account 200's pointers), submit, and wait until the runner is blocked
 # there with the usage already unbilled (uncommitted): the moment to crash.
-crash_mid_undo() {  # crash_mid_undo HOW
+submit_undo="SELECT undo_batch_id FROM backout.undo_job_schedule('2026-04-01', 1)"
+submit_backout="SELECT backout_batch_id FROM backout.backout_usage_file_transactions('march.json', 1, 'crash', true)"
+crash_mid_batch() {  # crash_mid_batch HOW SUBMIT_SQL
   psql -X -q -d "$db" -c "BEGIN; SELECT 1 FROM backout.billing_profile WHERE client_id = 1 AND acct_no = 200 FOR UPDATE; SELECT pg_sleep(120);" \
     >/dev/null 2>&1 &
   local blocker=$!
   sleep 0.5
-  batch="$(q "SELECT undo_batch_id FROM backout.undo_job_schedule('2026-04-01', 1)")"
+  batch="$(q "$2")"
   wait_for 20 "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_backout runner' AND wait_event_type = 'Lock'" \
     || fail "the runner did not reach the blocked row"
   case "$1" in
@@ -72,32 +75,43 @@ crash_mid_undo() {  # crash_mid_undo HOW
   esac
   wait "$blocker" 2>/dev/null || true
   wait_for 60 "SELECT true" || fail "server did not come back"
-  echo "crashed ($1) during undo $batch"
+  echo "crashed ($1) during batch $batch"
 }
 
-check_undone() {
+check_done() {  # check_done STATUS_FUNCTION STATE_SQL EXPECTED_STATE
   local deadline=$((SECONDS + 60)) status
-  until status="$(q "SELECT status FROM backout.get_undo_job_schedule_status('$batch', 1)" 2>/dev/null)" \
+  until status="$(q "SELECT status FROM backout.$1('$batch', 1)" 2>/dev/null)" \
         && [ "$status" != PROCESSING ] && [ -n "$status" ]; do
     [ $SECONDS -lt $deadline ] || fail "batch $batch still $status after restart"
     sleep 0.2
   done
   [ "$status" = COMPLETED ] || fail "batch $batch ended $status"
   local after
-  after="$(q "$billed_state")"
-  [ "$after" = "0/0/0/0/0" ] || fail "after the undo the billed state is $after (expected 0/0/0/0/0)"
-  echo "batch $batch COMPLETED after restart, fully undone"
+  after="$(q "$2")"
+  [ "$after" = "$3" ] || fail "after batch $batch the state is $after (expected $3)"
+  echo "batch $batch COMPLETED after restart, fully applied"
 }
+check_undone() { check_done get_undo_job_schedule_status "$billed_state" "0/0/0/0/0"; }
 
 echo "-- 3. SIGKILL of the runner in the middle of an undo"
-crash_mid_undo kill
+crash_mid_batch kill "$submit_undo"
 check_undone
 
 echo "-- 4. immediate shutdown in the middle of an undo"
 q "SELECT status FROM backout.run_billing(1, '2026-04-01')" >/dev/null
 [ "$(q "$billed_state")" = "$before" ] || fail "re-run did not bill the same"
-crash_mid_undo immediate
+crash_mid_batch immediate "$submit_undo"
 check_undone
+
+echo "-- 4b. SIGKILL of the runner in the middle of a backout with undo_billing"
+q "SELECT status FROM backout.run_billing(1, '2026-04-01')" >/dev/null
+[ "$(q "$billed_state")" = "$before" ] || fail "re-run did not bill the same"
+crash_mid_batch kill "$submit_backout"
+# billing reversed, the file's usage, stats row, balance buckets and the batch's file claim gone
+check_done get_usage_file_txns_backout_status \
+  "$billed_state || '/' || (SELECT count(*) FROM backout.usage_txn) || '/' || (SELECT count(*) FROM backout.usage_file)
+   || '/' || (SELECT count(*) FROM backout.commitment_balance) || '/' || (SELECT count(*) FROM backout.backout_file_claim)" \
+  "0/0/0/0/0/0/0/0/0"
 
 echo "-- 5. completion is announced on pg_backout_batch"
 q "SELECT status FROM backout.run_billing(1, '2026-04-01')" >/dev/null

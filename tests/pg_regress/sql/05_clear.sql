@@ -31,9 +31,9 @@ FROM backout.job_schedule_item WHERE client_id = 6001;
 -- the audit record: who, when, counts, and what was deleted (work-unit payloads included)
 SELECT client_id, schedule_date, requested_schedule_date, user_id = session_user AS by_session_user, status,
        job_schedules_deleted, items_deleted, list_entries_deleted,
-       jsonb_array_length(deleted->'job_schedules') AS schedules, deleted->'job_schedules'->0->>'job_type' AS job_type,
-       jsonb_array_length(deleted->'list_entries') AS entries,
-       (SELECT array_agg((e->'payload'->>'acct_no')::int ORDER BY 1) FROM jsonb_array_elements(deleted->'list_entries') e) AS accounts
+       json_array_length(deleted->'job_schedules') AS schedules, deleted->'job_schedules'->0->>'job_type' AS job_type,
+       json_array_length(deleted->'list_entries') AS entries,
+       (SELECT array_agg((e->'payload'->>'acct_no')::int ORDER BY 1) FROM json_array_elements(deleted->'list_entries') e) AS accounts
 FROM backout.job_schedule_clear WHERE client_id = 6001;
 
 -- the re-run bills only the new account (the others' pointers had moved on)
