@@ -3,35 +3,10 @@
 \set ON_ERROR_STOP 1
 \pset footer off
 SET client_min_messages = warning;
-CREATE EXTENSION pg_backout;
-\set accounts 10000
-\set usage 1000000
-INSERT INTO backout.client (client_id, name) VALUES (1, 'Bench'), (2, 'Latency');
-INSERT INTO backout.account SELECT 1, n, 'A-' || n FROM generate_series(1, :accounts) n;
-INSERT INTO backout.billing_profile SELECT 1, n, '2026-03-01', '2026-04-01' FROM generate_series(1, :accounts) n;
-INSERT INTO backout.usage_type VALUES (1, 1, 'VOICE', 'Voice', 'minute'), (1, 2, 'DATA', 'Data', 'GB');
-INSERT INTO backout.price_offer (client_id, usage_type_no, acct_no, unit_price) VALUES (1, 1, NULL, 0.02), (1, 2, NULL, 1.5);
-INSERT INTO backout.commitment_contract
-SELECT 1, n, '2026-03-01', '2026-04-01', CASE WHEN n % 4 = 0 THEN 'QUANTITY' ELSE 'AMOUNT' END,
-       CASE WHEN n % 4 = 0 THEN 5000 ELSE 100 END, CASE WHEN n % 4 = 0 THEN 1 END
-FROM generate_series(1, :accounts, 2) n;
-
--- 1M rated usage records in 10 files, written directly (ingest is measured by bench.sql), with the
--- balances and file stats ingest would have written
-INSERT INTO backout.usage_txn (client_id, acct_no, usage_type_no, usage_date, units, unit_price, amount, file_name, record_key)
-SELECT 1, 1 + i % :accounts, 1 + (i % 3 = 0)::int, timestamp '2026-03-01' + (i % 2678400) * interval '1 second',
-       1 + i % 97, CASE WHEN i % 3 = 0 THEN 1.5 ELSE 0.02 END, (1 + i % 97) * CASE WHEN i % 3 = 0 THEN 1.5 ELSE 0.02 END,
-       format('file_%s.csv', i % 10), i::text
-FROM generate_series(1, :usage) i;
-INSERT INTO backout.usage_file (client_id, file_name, records_received, records_processed, records_skipped, total_units, total_amount)
-SELECT 1, file_name, count(*), count(*), 0, sum(units), sum(amount) FROM backout.usage_txn GROUP BY file_name;
-INSERT INTO backout.commitment_balance (client_id, acct_no, period_start, consumed_amount, consumed_units)
-SELECT 1, c.acct_no, c.period_start, sum(t.amount), sum(t.units)
-FROM backout.commitment_contract c
-JOIN backout.usage_txn t ON t.client_id = 1 AND t.acct_no = c.acct_no
- AND (c.usage_type_no IS NULL OR t.usage_type_no = c.usage_type_no)
-GROUP BY c.acct_no, c.period_start;
-VACUUM ANALYZE;
+-- 1M usage records in 10 files
+\set files 10
+\ir fixture_usage.sql
+INSERT INTO backout.client (client_id, name) VALUES (2, 'Latency');
 
 CREATE TEMP TABLE timings (step text, ms numeric);
 

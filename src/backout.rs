@@ -466,7 +466,7 @@ const DELETE_FILES: &str = r#"
          WHERE u.client_id = $1 AND u.file_name = ANY($2)
         RETURNING u.acct_no, u.usage_type_no, u.usage_date, u.units, u.amount, u.is_excluded,
                   u.file_name, u.billing_batch_id),
-    balances AS ({subtract}),
+    {subtract},
     stats AS (
         DELETE FROM backout.usage_file f WHERE f.client_id = $1 AND f.file_name = ANY($2)
         RETURNING 1)

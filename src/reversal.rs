@@ -11,28 +11,36 @@ use pgrx::prelude::*;
 
 pub const BILLED_AGAIN: &str = "BILLED_AGAIN";
 
-/// Take the commitment contributions of deleted usage (a relation `gone` with acct_no, usage_type_no,
-/// usage_date, units, amount, is_excluded) out of the balance buckets: the mirror of ingest, and like it an
-/// upsert fed in (account, period) order, so every writer locks buckets in the same order (no deadlock).
-/// Returns the buckets it changed with their new consumption.
+/// CTEs `per_bucket`, `locked` and `balances` that take the commitment contributions of deleted usage (a
+/// relation `gone` with acct_no, usage_type_no, usage_date, units, amount, is_excluded) out of the balance
+/// buckets: the mirror of ingest.  The buckets are locked first, in (account, period) order like every
+/// writer (ingest's upsert is fed in that order), so that writers sharing the client never deadlock;
+/// `balances` returns the changed buckets with their new consumption.
 pub const SUBTRACT_FROM_BALANCES: &str = r#"
-    INSERT INTO backout.commitment_balance AS cb (client_id, acct_no, period_start, consumed_amount, consumed_units)
-    SELECT $1, c.acct_no, c.period_start, -sum(g.amount), -sum(g.units)
-    FROM gone g
-    JOIN backout.commitment_contract c
-      ON c.client_id = $1 AND c.acct_no = g.acct_no
-     AND g.usage_date >= c.period_start AND g.usage_date < c.period_end
-     AND (c.usage_type_no IS NULL OR c.usage_type_no = g.usage_type_no)
-    WHERE NOT g.is_excluded
-    GROUP BY c.acct_no, c.period_start
-    ORDER BY c.acct_no, c.period_start
-    ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
-       SET consumed_amount = cb.consumed_amount + excluded.consumed_amount,
-           consumed_units = cb.consumed_units + excluded.consumed_units,
-           updated_at = now()
-    RETURNING cb.acct_no, cb.period_start, cb.consumed_amount, cb.consumed_units"#;
+    per_bucket AS MATERIALIZED (
+        SELECT c.acct_no, c.period_start, sum(g.amount) AS amount, sum(g.units) AS units
+        FROM gone g
+        JOIN backout.commitment_contract c
+          ON c.client_id = $1 AND c.acct_no = g.acct_no
+         AND g.usage_date >= c.period_start AND g.usage_date < c.period_end
+         AND (c.usage_type_no IS NULL OR c.usage_type_no = g.usage_type_no)
+        WHERE NOT g.is_excluded
+        GROUP BY c.acct_no, c.period_start),
+    locked AS (
+        SELECT 1 FROM backout.commitment_balance cb
+        JOIN per_bucket p ON cb.client_id = $1 AND cb.acct_no = p.acct_no AND cb.period_start = p.period_start
+        ORDER BY cb.acct_no, cb.period_start
+        FOR UPDATE OF cb),
+    balances AS (
+        UPDATE backout.commitment_balance cb
+           SET consumed_amount = cb.consumed_amount - p.amount, consumed_units = cb.consumed_units - p.units,
+               updated_at = now()
+          FROM per_bucket p
+         WHERE cb.client_id = $1 AND cb.acct_no = p.acct_no AND cb.period_start = p.period_start
+           AND (SELECT count(*) FROM locked) >= 0  -- an InitPlan: every lock is taken before the first update
+        RETURNING cb.acct_no, cb.period_start, cb.consumed_amount, cb.consumed_units)"#;
 
-/// The last columns of a statement built on SUBTRACT_FROM_BALANCES (as CTE `balances`): the buckets it
+/// The last columns of a statement built on SUBTRACT_FROM_BALANCES: the buckets it
 /// brought down to zero, as (acct_no[], period_start[]) in the same order.
 pub const EMPTIED_BUCKETS: &str = r#"
     (SELECT array_agg(acct_no ORDER BY acct_no, period_start) FROM balances
@@ -112,7 +120,7 @@ const DISCARD_BILLED_USAGE: &str = r#"
         DELETE FROM backout.usage_txn u
          WHERE u.client_id = $1 AND u.billing_batch_id = ANY($2) AND u.invoice_no = ANY($3)
         RETURNING u.acct_no, u.usage_type_no, u.usage_date, u.units, u.amount, u.is_excluded, u.file_name),
-    balances AS ({subtract}),
+    {subtract},
     files AS (
         DELETE FROM backout.usage_file f
          WHERE f.client_id = $1 AND f.file_name IN (SELECT file_name FROM gone)
