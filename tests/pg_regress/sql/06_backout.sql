@@ -129,6 +129,10 @@ SELECT count(*) AS compared_rows FROM regress.billing_state(7003);
 -- the one place a DBA looks: every operation of the client, newest first
 SELECT operation, request, user_id, status, error_code, counts, duration IS NOT NULL AS has_duration
 FROM backout.operations WHERE client_id = 7003;
+-- undos (04_undo) and clears (05_clear) are there too, and the whole view is newest first
+SELECT operation, status, count(*) FROM backout.operations WHERE client_id IN (5001, 6001, 7003) GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT bool_and(created_at <= previous) AS newest_first
+FROM (SELECT created_at, lag(created_at) OVER () AS previous FROM backout.operations) AS o;
 
 ------------------------------------------------------------------------------------------------------------
 -- Rejections: a clear message, an ERROR row (when the client is given), nothing changed
