@@ -58,10 +58,6 @@ struct Request<'a> {
     batch_id: Option<Uuid>,
 }
 
-struct Checked {
-    files: Vec<String>,
-}
-
 fn check_user_id(user_id: Option<&str>) -> Outcome<()> {
     let user = required(user_id, "user_id")?;
     if user.trim().is_empty() || user.chars().count() > 100 {
@@ -72,12 +68,13 @@ fn check_user_id(user_id: Option<&str>) -> Outcome<()> {
     Ok(())
 }
 
-fn check(request: &Request) -> Outcome<Checked> {
+/// The request's files, parsed, once every argument is valid.
+fn check(request: &Request) -> Outcome<Vec<String>> {
     let files = parse_file_list(required(request.file_names, "file_names")?)?;
     check_user_id(request.user_id)?;
     required(request.undo_billing, "undo_billing")?;
     require_client(Some(request.client_id))?;
-    Ok(Checked { files })
+    Ok(files)
 }
 
 /// Where the request is recorded: which audit row, and whether a given id is usable at all.
@@ -234,10 +231,11 @@ fn completed_answer(client_id: i64, id: Uuid) -> Answer {
     }
 }
 
+/// Accept (claims and a PROCESSING row), answer a completed retry as it is, or reject (an ERROR row).
 fn submit(request: &Request) -> Answer {
     let checked = check(request);
     let (id, outcome) = match (slot(request.client_id, request.batch_id), &checked) {
-        (Slot::Completed(id, done), Ok(c)) if done == c.files => {
+        (Slot::Completed(id, done), Ok(files)) if done == *files => {
             return completed_answer(request.client_id, id)
         }
         (Slot::Completed(id, _), Ok(_)) => (
@@ -246,17 +244,16 @@ fn submit(request: &Request) -> Answer {
                 "backout batch {id} already COMPLETED for other files; a retry must name the same files"
             ))),
         ),
-        (Slot::Completed(..), Err(_)) => (new_id(), Err(rejection_of(&checked))),
+        (Slot::Completed(..), Err(r)) => (new_id(), Err(r.clone())),
         (Slot::Unusable(r), _) => (new_id(), Err(r)),
-        (Slot::Usable(id), Err(_)) => (id, Err(rejection_of(&checked))),
-        (Slot::Usable(id), Ok(c)) => (
+        (Slot::Usable(id), Err(r)) => (id, Err(r.clone())),
+        (Slot::Usable(id), Ok(files)) => (
             id,
-            claim_files(request.client_id, id, &c.files)
-                .map(|()| files_not_found(request.client_id, &c.files)),
+            claim_files(request.client_id, id, files)
+                .map(|()| files_not_found(request.client_id, files)),
         ),
     };
-    let files = checked.as_ref().ok().map(|c| c.files.as_slice());
-    record(request, id, files, &outcome);
+    record(request, id, checked.as_deref().ok(), &outcome);
     match outcome {
         Ok(not_found) => {
             worker::start_runner_at_commit();
@@ -273,13 +270,6 @@ fn submit(request: &Request) -> Answer {
             error: Some(r),
             files_not_found: None,
         },
-    }
-}
-
-fn rejection_of(checked: &Outcome<Checked>) -> Rejection {
-    match checked {
-        Err(r) => Rejection::new(r.code, r.message.clone()),
-        Ok(_) => unreachable!("only called on a rejected request"),
     }
 }
 

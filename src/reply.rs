@@ -7,7 +7,7 @@ use pgrx::{FromDatum, IntoDatum};
 pub const INVALID_INPUT: &str = "INVALID_INPUT";
 pub const NOT_FOUND: &str = "NOT_FOUND";
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub code: &'static str,
     pub message: String,
