@@ -155,7 +155,9 @@ WHERE client_id IN (7001, 999999) AND status = 'ERROR' ORDER BY create_date, fil
 -- one backout per (client, file), also within one transaction; disjoint files are accepted
 BEGIN;
 SET LOCAL pg_backout.start_runners = off;
-SELECT status, files_not_found FROM backout.backout_usage_file_transactions('march.json,dup.json', 7001, 'ops', false);
+SELECT status, files_not_found FROM backout.backout_usage_file_transactions('march.json,dup.json,march.json', 7001, 'ops', false);
+-- duplicates collapse: the list as given is kept, the parsed list names each file once
+SELECT file_names, file_list FROM backout.backout_batch WHERE client_id = 7001 AND status = 'PROCESSING';
 SELECT status, error_code, error_message FROM backout.backout_usage_file_transactions('dup.json,other.json', 7001, 'ops', false);
 SELECT status, error_code, error_message FROM backout.backout_usage_file_transactions('dup.json', 7001, 'ops', false);
 SELECT status, error_code, files_not_found FROM backout.backout_usage_file_transactions('other.json', 7001, 'ops', false);
