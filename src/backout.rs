@@ -520,8 +520,8 @@ fn delete_files(client_id: i64, files: &[String]) -> Outcome<(i64, i64)> {
     let sql = DELETE_FILES
         .replace("{subtract}", SUBTRACT_FROM_BALANCES)
         .replace("{emptied}", EMPTIED_BUCKETS);
-    let deleted =
-        reversal::delete_usage(client_id, &sql, &[client_id.into(), files.to_vec().into()]);
+    let deleted = reversal::delete_usage(&sql, &[client_id.into(), files.to_vec().into()]);
+    reversal::drop_emptied(client_id, &deleted);
     match deleted.billed {
         Some(problem) => Err(Rejection::new(BILLED_USAGE, problem)),
         None => Ok((deleted.usage, deleted.files)),

@@ -70,34 +70,45 @@ pub struct Deleted {
     pub files: i64,
     /// Backout only: why the deleted usage must not be deleted alone (some of it was billed).
     pub billed: Option<String>,
+    /// The buckets the deletion brought down to zero: (acct_no, period_start) pairs, for drop_emptied.
+    emptied: (Vec<i64>, Vec<Date>),
 }
 
 /// Run a statement whose columns are: usage rows deleted, stats rows deleted, the emptied buckets
-/// (EMPTIED_BUCKETS) and a refusal text or NULL; then drop the emptied buckets no usage reaches any more.
-pub fn delete_usage(client_id: i64, sql: &str, args: &[DatumWithOid]) -> Deleted {
-    let (deleted, accounts, periods) = Spi::connect_mut(|spi| {
+/// (EMPTIED_BUCKETS) and a refusal text or NULL.
+pub fn delete_usage(sql: &str, args: &[DatumWithOid]) -> Deleted {
+    Spi::connect_mut(|spi| {
         let row = spi.update(sql, None, args).expect("delete usage").first();
-        (
-            Deleted {
-                usage: row.get::<i64>(1).expect("usage").unwrap_or(0),
-                files: row.get::<i64>(2).expect("files").unwrap_or(0),
-                billed: row.get::<String>(5).expect("billed"),
-            },
-            row.get::<Vec<i64>>(3)
-                .expect("accounts")
-                .unwrap_or_default(),
-            row.get::<Vec<Date>>(4)
-                .expect("periods")
-                .unwrap_or_default(),
-        )
-    });
+        Deleted {
+            usage: row.get::<i64>(1).expect("usage").unwrap_or(0),
+            files: row.get::<i64>(2).expect("files").unwrap_or(0),
+            billed: row.get::<String>(5).expect("billed"),
+            emptied: (
+                row.get::<Vec<i64>>(3)
+                    .expect("accounts")
+                    .unwrap_or_default(),
+                row.get::<Vec<Date>>(4)
+                    .expect("periods")
+                    .unwrap_or_default(),
+            ),
+        }
+    })
+}
+
+/// Drop the buckets a deletion emptied that no usage reaches any more (and that hold no true-up: call it
+/// after true-ups are restored).
+pub fn drop_emptied(client_id: i64, deleted: &Deleted) {
+    let (accounts, periods) = &deleted.emptied;
     if !accounts.is_empty() {
         run(
             DROP_EMPTIED_BUCKETS,
-            &[client_id.into(), accounts.into(), periods.into()],
+            &[
+                client_id.into(),
+                accounts.clone().into(),
+                periods.clone().into(),
+            ],
         );
     }
-    deleted
 }
 
 /// An account billed again after the run (its pointers moved on) cannot have that run reversed first.
@@ -219,12 +230,11 @@ fn reject_billed_again(args: &[DatumWithOid]) -> Outcome<()> {
     }
 }
 
-fn discard_billed_usage(client_id: i64, args: &[DatumWithOid]) -> (i64, i64) {
+fn discard_billed_usage(args: &[DatumWithOid]) -> Deleted {
     let sql = DISCARD_BILLED_USAGE
         .replace("{subtract}", SUBTRACT_FROM_BALANCES)
         .replace("{emptied}", EMPTIED_BUCKETS);
-    let deleted = delete_usage(client_id, &sql, args);
-    (deleted.usage, deleted.files)
+    delete_usage(&sql, args)
 }
 
 /// Reverse the target's invoices; with `discard_usage` their usage is deleted instead of unbilled.
@@ -241,16 +251,19 @@ pub fn reverse(
     ];
     reject_billed_again(&args)?;
     let mut done = Reversed::default();
-    if discard_usage {
-        (done.usage_deleted, done.files_deleted) = discard_billed_usage(client_id, &args);
-    } else {
-        done.usage_unbilled = run(UNBILL_USAGE, &args);
+    let discarded = discard_usage.then(|| discard_billed_usage(&args));
+    match &discarded {
+        Some(d) => (done.usage_deleted, done.files_deleted) = (d.usage, d.files),
+        None => done.usage_unbilled = run(UNBILL_USAGE, &args),
     }
     run(
         &DROP_CREATED_BUCKETS.replace("{snapshots}", SNAPSHOTS),
         &args,
     );
     run(&RESTORE_TRUE_UPS.replace("{snapshots}", SNAPSHOTS), &args);
+    if let Some(d) = &discarded {
+        drop_emptied(client_id, d);
+    }
     done.accounts = run(ROLL_BACK_POINTERS, &args);
     done.billing_records = run(DELETE_BILLING_RECORDS, &args);
     run(DELETE_INVOICES, &args);
