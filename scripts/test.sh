@@ -4,7 +4,8 @@
 #   2. the pg_regress suite (tests/pg_regress) against the installed extension in a throwaway cluster;
 #   3. the isolation suite (tests/isolation) the same way;
 #   4. crash and restart tests of the background machinery (tests/crash/restart.sh);
-#   5. ALTER EXTENSION UPDATE from every released version equals a fresh install (tests/upgrade).
+#   5. privileges with separate logins (tests/privileges/logins.sh);
+#   6. ALTER EXTENSION UPDATE from every released version equals a fresh install (tests/upgrade).
 # Exits non-zero on the first failing stage.  Sets the machine up first (scripts/setup.sh).
 . "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
@@ -38,6 +39,11 @@ echo "== crash and restart (tests/crash)"
 run_in_cluster bash tests/crash/restart.sh > "$out/crash.log" 2>&1 \
   || { cat "$out/crash.log"; exit 1; }
 grep -v '^20..-' "$out/crash.log"
+
+echo "== privileges with separate logins (tests/privileges)"
+run_in_cluster bash tests/privileges/logins.sh > "$out/logins.log" 2>&1 \
+  || { cat "$out/logins.log"; exit 1; }
+grep -v '^20..-' "$out/logins.log"
 
 echo "== upgrade (tests/upgrade)"
 run_in_cluster bash tests/upgrade/upgrade.sh

@@ -23,6 +23,7 @@ CREATE TABLE backout.undo_batch (
     create_date            timestamp NOT NULL DEFAULT localtimestamp,
     start_date             timestamp,           -- when the run that finished it started
     update_date            timestamp,
+    run_as                 regrole NOT NULL DEFAULT quote_ident(current_user)::regrole,  -- the submitter: runs with its rights
     PRIMARY KEY (client_id, undo_batch_id)
 );
 -- only one undo PROCESSING per client; also the runners' queue
@@ -50,6 +51,7 @@ CREATE TABLE backout.backout_batch (
     create_date              timestamp NOT NULL DEFAULT localtimestamp,
     start_date               timestamp,
     update_date              timestamp,
+    run_as                   regrole NOT NULL DEFAULT quote_ident(current_user)::regrole,  -- the submitter: runs with its rights
     PRIMARY KEY (client_id, backout_batch_id)
 );
 -- the runners' queue

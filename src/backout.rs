@@ -5,9 +5,10 @@
 //! backout per client and file), records the request in `backout.backout_batch` and returns; a runner then
 //! deletes the files' usage with its balance contribution and their stats rows in one transaction (and,
 //! with `undo_billing`, first reverses the billing of the accounts that billed that usage).
+use crate::access::{self, as_owner, require_client, Level};
 use crate::batches::Kind;
 use crate::ingest::file_name_problem;
-use crate::reply::{first_value, require_client, required, required_batch_key, Outcome, Rejection};
+use crate::reply::{first_value, required, required_batch_key, Outcome, Rejection};
 use crate::reversal::{self, Reversed, Target, EMPTIED_BUCKETS, SUBTRACT_FROM_BALANCES};
 use crate::{locks, worker};
 use pgrx::prelude::*;
@@ -73,7 +74,11 @@ fn check(request: &Request) -> Outcome<Vec<String>> {
     let files = parse_file_list(required(request.file_names, "file_names")?)?;
     check_user_id(request.user_id)?;
     required(request.undo_billing, "undo_billing")?;
-    require_client(Some(request.client_id))?;
+    require_client(
+        Some(request.client_id),
+        Level::Operator,
+        "backout_usage_file_transactions",
+    )?;
     Ok(files)
 }
 
@@ -97,25 +102,28 @@ fn slot(client_id: i64, batch_id: Option<Uuid>) -> Slot {
         return Slot::Usable(new_id());
     };
     locks::lock_backout_batch_id(id);
-    let existing = Spi::connect(|spi| {
-        let rows = spi
+    // as the owner: the id may be another client's, which the caller must not read but must not reuse
+    let existing = as_owner(|| {
+        Spi::connect(|spi| {
+            let rows = spi
             .select(
                 "SELECT client_id, status, file_list FROM backout.backout_batch WHERE backout_batch_id = $1",
                 Some(1),
                 &[id.into()],
             )
             .expect("backout batch id lookup");
-        if rows.is_empty() {
-            return None;
-        }
-        let row = rows.first();
-        Some((
-            row.get::<i64>(1).expect("client_id").expect("client_id"),
-            row.get::<String>(2).expect("status").expect("status"),
-            row.get::<Vec<String>>(3)
-                .expect("file_list")
-                .unwrap_or_default(),
-        ))
+            if rows.is_empty() {
+                return None;
+            }
+            let row = rows.first();
+            Some((
+                row.get::<i64>(1).expect("client_id").expect("client_id"),
+                row.get::<String>(2).expect("status").expect("status"),
+                row.get::<Vec<String>>(3)
+                    .expect("file_list")
+                    .unwrap_or_default(),
+            ))
+        })
     });
     match existing {
         None => Slot::Usable(id),
@@ -135,21 +143,23 @@ fn slot(client_id: i64, batch_id: Option<Uuid>) -> Slot {
 /// or earlier in this transaction) makes the claim fail; one being claimed by a concurrent transaction
 /// makes it wait for that transaction first.
 fn claim_files(client_id: i64, batch_id: Uuid, files: &[String]) -> Outcome<()> {
-    let claimed = Spi::connect_mut(|spi| {
-        spi.update(
-            "INSERT INTO backout.backout_file_claim (client_id, file_name, backout_batch_id)
+    let claimed = as_owner(|| {
+        Spi::connect_mut(|spi| {
+            spi.update(
+                "INSERT INTO backout.backout_file_claim (client_id, file_name, backout_batch_id)
              SELECT $1, f, $2 FROM unnest($3::text[]) AS f ORDER BY f COLLATE \"C\"
              ON CONFLICT (client_id, file_name) DO NOTHING",
-            None,
-            &[client_id.into(), batch_id.into(), files.to_vec().into()],
-        )
-        .expect("claim files")
-        .len()
+                None,
+                &[client_id.into(), batch_id.into(), files.to_vec().into()],
+            )
+            .expect("claim files")
+            .len()
+        })
     });
     if claimed == files.len() {
         return Ok(());
     }
-    release_claims(client_id, batch_id);
+    as_owner(|| release_claims(client_id, batch_id));
     Err(Rejection::new(BACKOUT_IN_PROGRESS, FILES_IN_PROGRESS))
 }
 
@@ -172,6 +182,7 @@ fn files_not_found(client_id: i64, files: &[String]) -> Option<String> {
 }
 
 /// Write the request's audit row under `id`: a new row, or the rewrite of this client's failed request.
+/// Written as the owner, with the caller as the role the batch will run as.
 fn record(
     request: &Request,
     id: Uuid,
@@ -182,15 +193,16 @@ fn record(
         Ok(not_found) => ("PROCESSING", None, None, not_found.clone()),
         Err(r) => ("ERROR", Some(r.code), Some(r.message.clone()), None),
     };
-    Spi::run_with_args(
+    let run_as = access::caller();
+    as_owner(|| Spi::run_with_args(
         "INSERT INTO backout.backout_batch AS b (client_id, backout_batch_id, file_names, file_list, user_id,
                                                  undo_billing, status, error_code, error_message, files_not_found,
-                                                 update_date)
+                                                 update_date, run_as)
          VALUES ($1, $2, $3, $4, $5, coalesce($6, false), $7, $8, $9, $10,
-                 CASE WHEN $7 = 'ERROR' THEN localtimestamp END)
+                 CASE WHEN $7 = 'ERROR' THEN localtimestamp END, $11::oid::regrole)
          ON CONFLICT (client_id, backout_batch_id) DO UPDATE
             SET file_names = excluded.file_names, file_list = excluded.file_list, user_id = excluded.user_id,
-                submitted_by = excluded.submitted_by, undo_billing = excluded.undo_billing,
+                submitted_by = excluded.submitted_by, run_as = excluded.run_as, undo_billing = excluded.undo_billing,
                 status = excluded.status, error_code = excluded.error_code, error_message = excluded.error_message,
                 files_not_found = excluded.files_not_found, transactions_deleted = 0, cdr_stats_deleted = 0,
                 billing_records_reversed = 0, accounts_reset = 0, attempts = b.attempts + 1,
@@ -206,8 +218,9 @@ fn record(
             code.into(),
             message.into(),
             not_found.into(),
+            run_as.into(),
         ],
-    )
+    ))
     .expect("record backout request");
 }
 
@@ -276,6 +289,7 @@ fn submit(request: &Request) -> Answer {
 /// Submit the backout of `file_names` (comma-separated).  Returns at once; poll
 /// `get_usage_file_txns_backout_status` or LISTEN on pg_backout_batch.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn backout_usage_file_transactions(
     file_names: Option<&str>,
     client_id: Option<i64>,
@@ -332,6 +346,7 @@ fn backout_usage_file_transactions(
 
 /// The status of a backout request of this client.  Another client's batch id reads as unknown.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn get_usage_file_txns_backout_status(
     backout_batch_id: Option<Uuid>,
     client_id: Option<i64>,
@@ -354,8 +369,15 @@ fn get_usage_file_txns_backout_status(
         name!(accounts_reset, Option<i64>),
     ),
 > {
-    let found = required_batch_key(backout_batch_id, "backout_batch_id", client_id)
-        .and_then(|(id, client)| read_status(id, client));
+    let found = required_batch_key(backout_batch_id, "backout_batch_id", client_id).and_then(
+        |(id, client)| {
+            if access::check_entitled(client, Level::Reader, "get_usage_file_txns_backout_status") {
+                read_status(id, client)
+            } else {
+                Err(unknown_batch(id, client))
+            }
+        },
+    );
     TableIterator::once(match found {
         Ok(row) => row,
         Err(r) => (
@@ -394,6 +416,13 @@ type StatusRow = (
     Option<i64>,
 );
 
+fn unknown_batch(batch_id: Uuid, client_id: i64) -> Rejection {
+    Rejection::new(
+        crate::reply::NOT_FOUND,
+        format!("backout batch {batch_id} does not exist for client {client_id}"),
+    )
+}
+
 fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
     let row = Spi::connect(|spi| {
         let rows = spi
@@ -427,12 +456,7 @@ fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
             r.get::<i64>(12).expect("accounts_reset"),
         ))
     });
-    let row = row.ok_or_else(|| {
-        Rejection::new(
-            crate::reply::NOT_FOUND,
-            format!("backout batch {batch_id} does not exist for client {client_id}"),
-        )
-    })?;
+    let row = row.ok_or_else(|| unknown_batch(batch_id, client_id))?;
     if row.4 == "PROCESSING" {
         worker::start_runner_if_idle();
     }
@@ -555,21 +579,23 @@ fn run_backout(client_id: i64, batch_id: Uuid) -> Outcome<()> {
     };
     let not_found = files_not_found(client_id, &request.files);
     let (transactions, stats) = delete_files(client_id, &request.files)?;
-    Spi::run_with_args(
-        "UPDATE backout.backout_batch
+    as_owner(|| {
+        Spi::run_with_args(
+            "UPDATE backout.backout_batch
             SET transactions_deleted = $3, cdr_stats_deleted = $4, files_not_found = $5,
                 billing_records_reversed = $6, accounts_reset = $7
           WHERE client_id = $1 AND backout_batch_id = $2",
-        &[
-            client_id.into(),
-            batch_id.into(),
-            transactions.into(),
-            stats.into(),
-            not_found.into(),
-            reversed.billing_records.into(),
-            reversed.accounts.into(),
-        ],
-    )
+            &[
+                client_id.into(),
+                batch_id.into(),
+                transactions.into(),
+                stats.into(),
+                not_found.into(),
+                reversed.billing_records.into(),
+                reversed.accounts.into(),
+            ],
+        )
+    })
     .expect("backout counts");
     Ok(())
 }
@@ -620,6 +646,7 @@ fn preview_action(found: bool, billed: i64, undo_billing: bool) -> &'static str 
 /// What `backout_usage_file_transactions` would delete and reverse, per named file, changing nothing.
 /// Bad input raises an error (SQLSTATE 22023) naming the problem.
 #[pg_extern(stable, parallel_restricted)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn preview_backout_usage_file_transactions(
     file_names: Option<&str>,
     client_id: Option<i64>,
@@ -645,7 +672,14 @@ fn preview_backout_usage_file_transactions(
     let checked = required(file_names, "file_names")
         .and_then(parse_file_list)
         .and_then(|files| required(undo_billing, "undo_billing").map(|u| (files, u)))
-        .and_then(|(files, u)| require_client(client_id).map(|c| (c, files, u)));
+        .and_then(|(files, u)| {
+            require_client(
+                client_id,
+                Level::Reader,
+                "preview_backout_usage_file_transactions",
+            )
+            .map(|c| (c, files, u))
+        });
     let (client, files, undo) = match checked {
         Ok(ok) => ok,
         Err(r) => {

@@ -5,6 +5,7 @@
 //! stays) or `ERROR` with the reason (the subtransaction, and with it all of the work, was rolled back),
 //! and `NOTIFY pg_backout_batch`.  A crash before that commit leaves the row `PROCESSING` with nothing
 //! applied, and the next runner simply runs it again.
+use crate::access::{self, Level};
 use crate::reply::{Outcome, Rejection};
 use crate::{backout, undo, worker};
 use pgrx::prelude::*;
@@ -37,26 +38,54 @@ pub struct Ran {
     pub status: String,
 }
 
-fn claim(kind: &Kind, client_id: Option<i64>) -> Option<(i64, Uuid)> {
+/// Which clients' batches a runner may claim: one, the caller's (None = every client), or both.
+pub struct Scope {
+    pub client_id: Option<i64>,
+    pub clients: Option<Vec<i64>>,
+}
+
+impl Scope {
+    pub const EVERY_CLIENT: Scope = Scope {
+        client_id: None,
+        clients: None,
+    };
+}
+
+struct Claimed {
+    client_id: i64,
+    batch_id: Uuid,
+    run_as: pg_sys::Oid,
+}
+
+/// Claimed as the extension's owner (the status rows are the extension's), within `scope` only.
+fn claim(kind: &Kind, scope: &Scope) -> Option<Claimed> {
     let sql = format!(
-        "SELECT client_id, {id} FROM {table}
+        "SELECT client_id, {id}, run_as::oid FROM {table}
          WHERE status = 'PROCESSING' AND ($1::bigint IS NULL OR client_id = $1)
+           AND ($2::bigint[] IS NULL OR client_id = ANY ($2))
          ORDER BY create_date LIMIT 1 FOR UPDATE SKIP LOCKED",
         id = kind.id_column,
         table = kind.table
     );
-    Spi::connect_mut(|spi| {
-        let rows = spi
-            .update(&sql, Some(1), &[client_id.into()])
-            .expect("claim batch");
-        if rows.is_empty() {
-            return None;
-        }
-        let row = rows.first();
-        Some((
-            row.get::<i64>(1).expect("client_id").expect("client_id"),
-            row.get::<Uuid>(2).expect("batch id").expect("batch id"),
-        ))
+    access::as_owner(|| {
+        Spi::connect_mut(|spi| {
+            let rows = spi
+                .update(
+                    &sql,
+                    Some(1),
+                    &[scope.client_id.into(), scope.clients.clone().into()],
+                )
+                .expect("claim batch");
+            if rows.is_empty() {
+                return None;
+            }
+            let row = rows.first();
+            Some(Claimed {
+                client_id: row.get::<i64>(1).expect("client_id").expect("client_id"),
+                batch_id: row.get::<Uuid>(2).expect("batch id").expect("batch id"),
+                run_as: row.get::<pg_sys::Oid>(3).expect("run_as").expect("run_as"),
+            })
+        })
     })
 }
 
@@ -118,28 +147,28 @@ fn finish(
              UPDATE {table} SET status = $3, error_code = $4, error_message = $5,
                     start_date = $6, update_date = clock_timestamp()::timestamp
               WHERE client_id = $1 AND {id} = $2
-             RETURNING client_id, {id} AS batch_id, status)
-         SELECT pg_notify($7, json_build_object('kind', $8::text, 'batch_id', batch_id,
-                                                'client_id', client_id, 'status', status)::text)
+             RETURNING {id} AS batch_id, status)
+         SELECT pg_notify($7, json_build_object('batch_id', batch_id, 'status', status)::text)
          FROM done",
         table = kind.table,
         id = kind.id_column
     );
-    Spi::run_with_args(
-        &sql,
-        &[
-            client_id.into(),
-            batch_id.into(),
-            status.into(),
-            code.into(),
-            message.into(),
-            started.into(),
-            NOTIFY_CHANNEL.into(),
-            kind.name.into(),
-        ],
-    )
-    .expect("record batch status");
-    (kind.release)(client_id, batch_id);
+    access::as_owner(|| {
+        Spi::run_with_args(
+            &sql,
+            &[
+                client_id.into(),
+                batch_id.into(),
+                status.into(),
+                code.into(),
+                message.into(),
+                started.into(),
+                NOTIFY_CHANNEL.into(),
+            ],
+        )
+        .expect("record batch status");
+        (kind.release)(client_id, batch_id);
+    });
     status.to_owned()
 }
 
@@ -149,12 +178,20 @@ fn now() -> Timestamp {
         .expect("clock")
 }
 
-/// Claim and run the oldest due batch (of one client, or of any); None when nothing is due.
-pub fn run_next(client_id: Option<i64>) -> Option<Ran> {
+/// Claim and run the oldest due batch within the scope; None when nothing is due.  The work runs with
+/// the rights of the role that submitted it, checked again first.
+pub fn run_next(scope: &Scope) -> Option<Ran> {
     KINDS.iter().find_map(|kind| {
-        let (client, batch_id) = claim(kind, client_id)?;
+        let Claimed {
+            client_id: client,
+            batch_id,
+            run_as,
+        } = claim(kind, scope)?;
         let started = now();
-        let outcome = in_subtransaction(|| (kind.run)(client, batch_id));
+        let outcome = in_subtransaction(|| {
+            access::recheck_submitter(client, run_as, batch_id)?;
+            access::as_role(run_as, || (kind.run)(client, batch_id))
+        });
         let status = finish(kind, client, batch_id, started, outcome);
         Some(Ran {
             kind: kind.name,
@@ -166,8 +203,10 @@ pub fn run_next(client_id: Option<i64>) -> Option<Ran> {
 }
 
 /// Run the due batches now, in the calling session and transaction (for isolation tests, pg_cron, and
-/// servers where the worker cannot be preloaded).  Each batch still runs all-or-nothing.
+/// servers where the worker cannot be preloaded).  Each batch still runs all-or-nothing, with its
+/// submitter's rights.  Only batches of clients the caller operates on are run.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn run_pending_batches(
     client_id: default!(Option<i64>, "NULL"),
 ) -> TableIterator<
@@ -179,7 +218,16 @@ fn run_pending_batches(
         name!(status, String),
     ),
 > {
-    let ran: Vec<_> = std::iter::from_fn(|| run_next(client_id))
+    if let Some(client) = client_id {
+        if !access::check_entitled(client, Level::Operator, "run_pending_batches") {
+            return TableIterator::new(Vec::new());
+        }
+    }
+    let scope = Scope {
+        client_id,
+        clients: access::entitled_clients(Level::Operator),
+    };
+    let ran: Vec<_> = std::iter::from_fn(|| run_next(&scope))
         .map(|r| (r.kind.to_owned(), r.batch_id, r.client_id, r.status))
         .collect();
     TableIterator::new(ran)
@@ -226,13 +274,33 @@ fn wait_a_little() {
     pgrx::check_for_interrupts!();
 }
 
+/// The client of a batch of any kind, looked up as the owner (whoever may see it).
+fn client_of(batch_id: Uuid) -> Option<i64> {
+    let sql = KINDS
+        .iter()
+        .map(|k| {
+            format!(
+                "SELECT client_id FROM {} WHERE {} = $1",
+                k.table, k.id_column
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    access::as_owner(|| crate::reply::first_value::<i64>(&sql, &[batch_id.into()]))
+}
+
 /// Wait until a batch leaves PROCESSING or the timeout passes; returns its status (PROCESSING on
-/// timeout).  For scripts and tests; clients may LISTEN on pg_backout_batch instead.
+/// timeout).  For scripts and tests; clients may LISTEN on pg_backout_batch instead.  A batch of a
+/// client the caller may not read does not exist for it.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn wait_for_batch(batch_id: Uuid, timeout: default!(Interval, "'5 minutes'")) -> String {
     // SAFETY: reads the transaction isolation level of this backend.
     if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
         error!("wait_for_batch cannot see a batch finish from a REPEATABLE READ or SERIALIZABLE transaction; call it in READ COMMITTED");
+    }
+    if let Some(client) = client_of(batch_id) {
+        access::check_entitled(client, Level::Reader, "wait_for_batch");
     }
     let Some(mut status) = status_of(batch_id) else {
         error!("batch {batch_id} does not exist");

@@ -5,9 +5,10 @@
 //! period (one per usage type), and a `TRUE_UP` line for every commitment contract whose period ends within
 //! the billing period.  The run records what it needs to be reversed exactly: the invoice keeps the old
 //! pointers, `billing_balance_snapshot` the balance values it overwrote, the usage its batch and invoice.
+use crate::access::{require_client, Level};
 use crate::dates::{iso_day, parse_day, DAY_FORMS};
 use crate::locks;
-use crate::reply::{first_value, require_client, required, Outcome, Rejection};
+use crate::reply::{first_value, required, Outcome, Rejection};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
@@ -251,7 +252,7 @@ fn bill(client_id: i64, day: Date) -> Billed {
 
 fn run(client_id: Option<i64>, billing_date: Option<&str>) -> Outcome<Billed> {
     let day = parse_billing_date(billing_date, "billing_date")?;
-    let client_id = require_client(client_id)?;
+    let client_id = require_client(client_id, Level::Operator, "run_billing")?;
     locks::lock_client_exclusive(client_id);
     reject_existing_schedule(client_id, day)?;
     reject_unpriced_true_up(client_id, day)?;
@@ -260,6 +261,7 @@ fn run(client_id: Option<i64>, billing_date: Option<&str>) -> Outcome<Billed> {
 
 /// Bill every account of the client whose next_bill_date is the billing date, in one transaction.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn run_billing(
     client_id: Option<i64>,
     billing_date: Option<&str>,

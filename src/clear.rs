@@ -1,10 +1,11 @@
 //! Clear a job schedule (Allegro `clearJobSchedule`): synchronous.  Deletes every job schedule of the
 //! client and normalised date with its items and work-unit entries, so billing can run for that date again
 //! (new accounts); keeps what it deleted in `backout.job_schedule_clear`.
+use crate::access::{as_owner, require_client, Level};
 use crate::batches::SYSTEM_ERROR;
 use crate::billing::parse_billing_date;
 use crate::locks;
-use crate::reply::{first_value, require_client, Outcome, Rejection};
+use crate::reply::{first_value, Outcome, Rejection};
 use pgrx::prelude::*;
 
 pub const JOB_RUNNING: &str = "JOB_RUNNING";
@@ -85,17 +86,20 @@ fn reject_busy(client_id: i64, day: Timestamp) -> Outcome<()> {
 /// Dry run: count.  Otherwise record what is deleted (the audit row), then delete it.
 fn clear(client_id: Option<i64>, schedule_date: Option<&str>, dry_run: bool) -> Outcome<Counts> {
     let day = parse_billing_date(schedule_date, "schedule_date")?;
-    let client_id = require_client(client_id)?;
+    let client_id = require_client(client_id, Level::Operator, "clear_job_schedule")?;
     let day = Timestamp::from(day);
     locks::lock_client_exclusive(client_id);
     reject_busy(client_id, day)?;
     if dry_run {
         return Ok(counts(COUNT, &[client_id.into(), day.into()]));
     }
-    let done = counts(
-        RECORD_CONTENT,
-        &[client_id.into(), day.into(), schedule_date.into()],
-    );
+    // the audit row is the extension's: written as its owner, after the caller's entitlement was checked
+    let done = as_owner(|| {
+        counts(
+            RECORD_CONTENT,
+            &[client_id.into(), day.into(), schedule_date.into()],
+        )
+    });
     Spi::run_with_args(
         "DELETE FROM backout.job_schedule WHERE client_id = $1 AND schedule_date = $2",
         &[client_id.into(), day.into()],
@@ -105,7 +109,7 @@ fn clear(client_id: Option<i64>, schedule_date: Option<&str>, dry_run: bool) -> 
 }
 
 fn record_rejection(client_id: i64, schedule_date: Option<&str>, rejection: &Rejection) {
-    Spi::run_with_args(
+    as_owner(|| Spi::run_with_args(
         "INSERT INTO backout.job_schedule_clear (client_id, schedule_date, requested_schedule_date, status,
                                                  error_code, error_message)
          VALUES ($1, $2, $3, 'ERROR', $4, $5)",
@@ -116,13 +120,14 @@ fn record_rejection(client_id: i64, schedule_date: Option<&str>, rejection: &Rej
             rejection.code.into(),
             rejection.message.clone().into(),
         ],
-    )
+    ))
     .expect("record clear");
 }
 
 /// Delete the job schedules, items and work-unit entries of (client, date) so billing can run again.
 /// `dry_run => true` reports what would be deleted and changes nothing (not recorded).
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn clear_job_schedule(
     client_id: Option<i64>,
     schedule_date: Option<&str>,

@@ -92,6 +92,8 @@ pub fn iso_day(day: Date) -> String {
 
 /// A usage record's `usage_date` as a timestamp, or NULL when it is not exactly `YYYY-MM-DD HH:mm:ss`.
 /// Used by the set-based ingest SQL to validate every record without raising an error.
+// Runs no SQL, so nothing in it can resolve through a search_path; left unpinned because a SET clause
+// would cost a configuration save and restore for every record of an ingest.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn parse_usage_timestamp(value: &str) -> Option<Timestamp> {
     let p = parse_date_time(value)?;

@@ -2,9 +2,10 @@
 //! COPYed into `backout.usage_staging`).  Both run the same set-based pipeline over a relation of text
 //! records: validate every record in one query (first offending record reported), then rate, insert,
 //! accumulate commitment balances and write the file's stats row in one statement.
+use crate::access::{require_client, Level};
 use crate::locks;
 use crate::raw_jsonb::RawJsonb;
-use crate::reply::{first_value, require_client, required, Outcome, Rejection};
+use crate::reply::{first_value, required, Outcome, Rejection};
 use pgrx::prelude::*;
 
 pub const DUPLICATE_FILE: &str = "DUPLICATE_FILE";
@@ -292,7 +293,7 @@ fn process_json(
     let file_name = check_file_name(file_name)?;
     let records = required(records, "records")?;
     check_records(&records)?;
-    let client_id = require_client(client_id)?;
+    let client_id = require_client(client_id, Level::Operator, "process_usage_file")?;
     ingest_file(
         client_id,
         file_name,
@@ -303,7 +304,7 @@ fn process_json(
 
 fn process_staged(client_id: Option<i64>, file_name: Option<&str>) -> Outcome<Ingested> {
     let file_name = check_file_name(file_name)?;
-    let client_id = require_client(client_id)?;
+    let client_id = require_client(client_id, Level::Operator, "process_staged_usage_file")?;
     let staged = Spi::get_one_with_args::<bool>(
         "SELECT EXISTS (SELECT FROM backout.usage_staging WHERE client_id = $1 AND file_name = $2)",
         &[client_id.into(), file_name.into()],
@@ -331,6 +332,7 @@ fn process_staged(client_id: Option<i64>, file_name: Option<&str>) -> Outcome<In
 /// Ingest a named usage file given as a jsonb array of records.  All or nothing: an invalid record rejects
 /// the whole file (status ERROR, nothing written).
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn process_usage_file(
     client_id: Option<i64>,
     file_name: Option<&str>,
@@ -358,6 +360,7 @@ fn process_usage_file(
 /// Ingest the rows staged for (client_id, file_name) in `backout.usage_staging` (bulk path: COPY, then
 /// one call).  Same rules as `process_usage_file`; the staged rows are removed once ingested.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn process_staged_usage_file(
     client_id: Option<i64>,
     file_name: Option<&str>,

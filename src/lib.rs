@@ -6,6 +6,7 @@
 
 use pgrx::prelude::*;
 
+mod access;
 mod backout;
 mod batches;
 mod billing;
@@ -32,6 +33,7 @@ extension_sql_file!(
     name = "batches",
     requires = ["schema"]
 );
+extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

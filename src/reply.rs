@@ -44,22 +44,6 @@ pub fn required_batch_key(
     ))
 }
 
-pub fn require_client(client_id: Option<i64>) -> Outcome<i64> {
-    let client_id = required(client_id, "client_id")?;
-    let exists = Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT FROM backout.client WHERE client_id = $1)",
-        &[client_id.into()],
-    )
-    .expect("client lookup");
-    match exists {
-        Some(true) => Ok(client_id),
-        _ => Err(Rejection::new(
-            NOT_FOUND,
-            format!("client {client_id} does not exist"),
-        )),
-    }
-}
-
 /// The first column of the first row, or None when the query returns no row (or NULL).
 pub fn first_value<T: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> Option<T> {
     Spi::connect_mut(|client| {

@@ -3,11 +3,10 @@
 //! Submission validates, records the request in `backout.undo_batch` (`PROCESSING`, or `ERROR` when
 //! rejected) and returns; a runner reverses every completed billing batch of the client and date in one
 //! transaction holding the client's exclusive lock.
+use crate::access::{self, as_owner, require_client, Level};
 use crate::batches::{holds_nothing, Kind, SYSTEM_ERROR};
 use crate::billing::parse_billing_date;
-use crate::reply::{
-    first_value, require_client, required, required_batch_key, Outcome, Rejection, NOT_FOUND,
-};
+use crate::reply::{first_value, required, required_batch_key, Outcome, Rejection, NOT_FOUND};
 use crate::reversal::{self, Target};
 use crate::{locks, worker};
 use pgrx::prelude::*;
@@ -54,26 +53,31 @@ fn check(request: &Request) -> Outcome<(i64, Date, bool)> {
             "user_id must be 1 to 100 characters, not blank",
         ));
     }
-    let client_id = require_client(request.client_id)?;
+    let client_id = require_client(request.client_id, Level::Operator, "undo_job_schedule")?;
     reject_without_completed_run(client_id, day)?;
     Ok((client_id, day, discard))
 }
 
 /// Insert the request's row; `None` when another undo of the client is already PROCESSING.
 fn insert_processing(client_id: i64, day: Date, request: &Request, discard: bool) -> Option<Uuid> {
-    first_value::<Uuid>(
-        "INSERT INTO backout.undo_batch (client_id, billing_date, requested_billing_date, discard_usage, user_id, status)
-         VALUES ($1, $2, $3, $4, coalesce($5, session_user), 'PROCESSING')
-         ON CONFLICT (client_id) WHERE status = 'PROCESSING' DO NOTHING
-         RETURNING undo_batch_id",
-        &[
-            client_id.into(),
-            day.into(),
-            request.billing_date.into(),
-            discard.into(),
-            request.user_id.into(),
-        ],
-    )
+    let run_as = access::caller();
+    as_owner(|| {
+        first_value::<Uuid>(
+            "INSERT INTO backout.undo_batch (client_id, billing_date, requested_billing_date, discard_usage, user_id,
+                                             status, run_as)
+             VALUES ($1, $2, $3, $4, coalesce($5, session_user), 'PROCESSING', $6::oid::regrole)
+             ON CONFLICT (client_id) WHERE status = 'PROCESSING' DO NOTHING
+             RETURNING undo_batch_id",
+            &[
+                client_id.into(),
+                day.into(),
+                request.billing_date.into(),
+                discard.into(),
+                request.user_id.into(),
+                run_as.into(),
+            ],
+        )
+    })
 }
 
 fn undo_in_progress(client_id: i64) -> Rejection {
@@ -90,22 +94,26 @@ fn undo_in_progress(client_id: i64) -> Rejection {
 
 fn insert_rejected(request: &Request, rejection: &Rejection) -> Option<Uuid> {
     let client_id = request.client_id?;
-    first_value::<Uuid>(
-        "INSERT INTO backout.undo_batch (client_id, billing_date, requested_billing_date, discard_usage, user_id,
-                                         status, error_code, error_message, update_date)
-         VALUES ($1, CASE WHEN $6 THEN $2::text::date END, $2, coalesce($3, false), coalesce($4, session_user),
-                 'ERROR', $5, $7, localtimestamp)
-         RETURNING undo_batch_id",
-        &[
-            client_id.into(),
-            request.billing_date.into(),
-            request.discard_usage.into(),
-            request.user_id.into(),
-            rejection.code.into(),
-            request.billing_date.and_then(crate::dates::parse_day).is_some().into(),
-            rejection.message.clone().into(),
-        ],
-    )
+    let run_as = access::caller();
+    as_owner(|| {
+        first_value::<Uuid>(
+            "INSERT INTO backout.undo_batch (client_id, billing_date, requested_billing_date, discard_usage, user_id,
+                                             status, error_code, error_message, update_date, run_as)
+             VALUES ($1, CASE WHEN $6 THEN $2::text::date END, $2, coalesce($3, false), coalesce($4, session_user),
+                     'ERROR', $5, $7, localtimestamp, $8::oid::regrole)
+             RETURNING undo_batch_id",
+            &[
+                client_id.into(),
+                request.billing_date.into(),
+                request.discard_usage.into(),
+                request.user_id.into(),
+                rejection.code.into(),
+                request.billing_date.and_then(crate::dates::parse_day).is_some().into(),
+                rejection.message.clone().into(),
+                run_as.into(),
+            ],
+        )
+    })
 }
 
 /// Accept (PROCESSING) or reject (ERROR) a request; both are recorded when the client is known.
@@ -126,6 +134,7 @@ fn submit(request: &Request) -> (Option<Uuid>, Outcome<()>) {
 /// Submit the undo of the billing run(s) of `billing_date`.  Returns at once; poll
 /// `get_undo_job_schedule_status` or LISTEN on pg_backout_batch.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn undo_job_schedule(
     billing_date: Option<&str>,
     client_id: Option<i64>,
@@ -162,6 +171,7 @@ fn undo_job_schedule(
 
 /// The status of an undo request of this client.  Another client's batch id reads as unknown.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
 fn get_undo_job_schedule_status(
     batch_id: Option<Uuid>,
     client_id: Option<i64>,
@@ -176,8 +186,13 @@ fn get_undo_job_schedule_status(
         name!(client_id, Option<i64>),
     ),
 > {
-    let found = required_batch_key(batch_id, "batch_id", client_id)
-        .and_then(|(id, client)| read_status(id, client));
+    let found = required_batch_key(batch_id, "batch_id", client_id).and_then(|(id, client)| {
+        if access::check_entitled(client, Level::Reader, "get_undo_job_schedule_status") {
+            read_status(id, client)
+        } else {
+            Err(unknown_batch(id, client))
+        }
+    });
     TableIterator::once(match found {
         Ok(row) => row,
         Err(r) => (
@@ -199,6 +214,13 @@ type StatusRow = (
     Option<String>,
     Option<i64>,
 );
+
+fn unknown_batch(batch_id: Uuid, client_id: i64) -> Rejection {
+    Rejection::new(
+        NOT_FOUND,
+        format!("undo batch {batch_id} does not exist for client {client_id}"),
+    )
+}
 
 fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
     let row = Spi::connect(|spi| {
@@ -223,12 +245,7 @@ fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
             Some(client_id),
         ))
     });
-    let row = row.ok_or_else(|| {
-        Rejection::new(
-            NOT_FOUND,
-            format!("undo batch {batch_id} does not exist for client {client_id}"),
-        )
-    })?;
+    let row = row.ok_or_else(|| unknown_batch(batch_id, client_id))?;
     if row.1 == "PROCESSING" {
         worker::start_runner_if_idle();
     }
@@ -294,22 +311,24 @@ fn run_undo(client_id: i64, batch_id: Uuid) -> Outcome<()> {
         return Err(Rejection::new(SYSTEM_ERROR, NO_BILLING_BATCH));
     }
     let done = reversal::reverse(client_id, &target, request.discard_usage, batch_id)?;
-    Spi::run_with_args(
-        "UPDATE backout.undo_batch
+    as_owner(|| {
+        Spi::run_with_args(
+            "UPDATE backout.undo_batch
             SET total_count = $3, billing_batches = $4, accounts_reset = $5, usage_unbilled = $6,
                 usage_deleted = $7, cdr_stats_deleted = $8
           WHERE client_id = $1 AND undo_batch_id = $2",
-        &[
-            client_id.into(),
-            batch_id.into(),
-            done.billing_records.into(),
-            (target.batches.len() as i64).into(),
-            done.accounts.into(),
-            done.usage_unbilled.into(),
-            done.usage_deleted.into(),
-            done.files_deleted.into(),
-        ],
-    )
+            &[
+                client_id.into(),
+                batch_id.into(),
+                done.billing_records.into(),
+                (target.batches.len() as i64).into(),
+                done.accounts.into(),
+                done.usage_unbilled.into(),
+                done.usage_deleted.into(),
+                done.files_deleted.into(),
+            ],
+        )
+    })
     .expect("undo counts");
     Ok(())
 }

@@ -9,6 +9,9 @@
 //!   transaction each, and exits.  A submission starts one when it commits (so a batch starts within
 //!   milliseconds, preloaded or not), and so do status checks that find a batch waiting with no runner.
 //!   SIGTERM aborts the batch in progress (rolled back; it stays `PROCESSING` and runs again later).
+//! - A runner connects as `pg_backout.worker_role` (default `backout_worker`, created by the extension,
+//!   LOGIN, no privilege of its own), pins its `search_path` before any query, and runs each batch with the
+//!   rights of the role that submitted it.  Its argument packs the database and role oids.
 use pgrx::bgworkers::{
     BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, DynamicBackgroundWorker,
     SignalWakeFlags,
@@ -27,6 +30,10 @@ static DATABASE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"postgres"));
 static POLL_INTERVAL_S: GucSetting<i32> = GucSetting::<i32>::new(10);
 static START_RUNNERS: GucSetting<bool> = GucSetting::<bool>::new(true);
+static WORKER_ROLE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"backout_worker"));
+const RUNNER_SEARCH_PATH: &str =
+    "SELECT pg_catalog.set_config('search_path', 'pg_catalog, backout, pg_temp', false)";
 
 pub fn define_settings() {
     GucRegistry::define_string_guc(
@@ -46,6 +53,14 @@ pub fn define_settings() {
         3600,
         GucContext::Sighup,
         GucFlags::UNIT_S,
+    );
+    GucRegistry::define_string_guc(
+        c"pg_backout.worker_role",
+        c"Role the pg_backout runners connect as (LOGIN; needs no privilege: batches run as their submitters).",
+        c"",
+        &WORKER_ROLE,
+        GucContext::Sighup,
+        GucFlags::default(),
     );
     GucRegistry::define_bool_guc(
         c"pg_backout.start_runners",
@@ -68,7 +83,46 @@ pub fn register_launcher() {
         .load();
 }
 
-fn start_runner(database: pg_sys::Oid, notify_pid: i32) -> Option<DynamicBackgroundWorker> {
+fn worker_role_name() -> String {
+    WORKER_ROLE
+        .get()
+        .and_then(|name| name.into_string().ok())
+        .unwrap_or_else(|| "backout_worker".into())
+}
+
+fn pack(database: pg_sys::Oid, role: pg_sys::Oid) -> pg_sys::Datum {
+    pg_sys::Datum::from((u64::from(database.to_u32()) << 32) | u64::from(role.to_u32()))
+}
+
+fn unpack(arg: pg_sys::Datum) -> (pg_sys::Oid, pg_sys::Oid) {
+    let value = arg.value() as u64;
+    (
+        pg_sys::Oid::from((value >> 32) as u32),
+        pg_sys::Oid::from(value as u32),
+    )
+}
+
+/// The worker role's oid when it exists and may log in (looked up in a backend's transaction).
+fn worker_role_in_backend() -> Option<pg_sys::Oid> {
+    let name = worker_role_name();
+    let found = Spi::get_two_with_args::<pg_sys::Oid, bool>(
+        "SELECT oid, rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = $1",
+        &[name.as_str().into()],
+    );
+    match found {
+        Ok((Some(oid), Some(true))) => Some(oid),
+        _ => {
+            warning!("pg_backout: worker role \"{name}\" (pg_backout.worker_role) does not exist or cannot log in; batches wait for CALL backout.run_pending_batches() or SELECT backout.run_pending_batches()");
+            None
+        }
+    }
+}
+
+fn start_runner(
+    database: pg_sys::Oid,
+    role: pg_sys::Oid,
+    notify_pid: i32,
+) -> Option<DynamicBackgroundWorker> {
     let started = BackgroundWorkerBuilder::new(RUNNER_TYPE)
         .set_type(RUNNER_TYPE)
         .set_library("pg_backout")
@@ -76,7 +130,7 @@ fn start_runner(database: pg_sys::Oid, notify_pid: i32) -> Option<DynamicBackgro
         .enable_spi_access()
         .set_start_time(BgWorkerStartTime::RecoveryFinished)
         .set_restart_time(None)
-        .set_argument(Some(pg_sys::Datum::from(database)))
+        .set_argument(Some(pack(database, role)))
         .set_notify_pid(notify_pid)
         .load_dynamic();
     if started.is_err() {
@@ -95,11 +149,14 @@ pub fn start_runner_at_commit() {
     if !START_RUNNERS.get() || RUNNER_REQUESTED.get() {
         return;
     }
+    let Some(role) = worker_role_in_backend() else {
+        return;
+    };
     RUNNER_REQUESTED.set(true);
-    pgrx::register_xact_callback(PgXactCallbackEvent::Commit, || {
+    pgrx::register_xact_callback(PgXactCallbackEvent::Commit, move || {
         RUNNER_REQUESTED.set(false);
         // SAFETY: MyDatabaseId is set for the life of a connected backend.
-        start_runner(unsafe { pg_sys::MyDatabaseId }, 0);
+        start_runner(unsafe { pg_sys::MyDatabaseId }, role, 0);
     });
     pgrx::register_xact_callback(PgXactCallbackEvent::Abort, || RUNNER_REQUESTED.set(false));
 }
@@ -119,8 +176,10 @@ pub fn start_runner_if_idle() {
     )
     .expect("runner lookup");
     if idle == Some(true) {
-        // SAFETY: MyDatabaseId is set for the life of a connected backend.
-        start_runner(unsafe { pg_sys::MyDatabaseId }, 0);
+        if let Some(role) = worker_role_in_backend() {
+            // SAFETY: MyDatabaseId is set for the life of a connected backend.
+            start_runner(unsafe { pg_sys::MyDatabaseId }, role, 0);
+        }
     }
 }
 
@@ -158,6 +217,33 @@ fn database_oid(name: &str) -> Option<pg_sys::Oid> {
     })
 }
 
+/// The worker role's oid if it exists and may log in, read with a heap scan of pg_authid (a shared
+/// catalog, readable without a database).
+fn worker_role_oid(name: &str) -> Option<pg_sys::Oid> {
+    BackgroundWorker::transaction(|| {
+        // SAFETY: a catalog heap scan inside a transaction, as database_oid does.
+        unsafe {
+            let rel = pg_sys::table_open(pg_sys::AuthIdRelationId, pg_sys::AccessShareLock as _);
+            let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
+            let mut found = None;
+            loop {
+                let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
+                if tuple.is_null() {
+                    break;
+                }
+                let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_authid>(tuple);
+                if CStr::from_ptr((*form).rolname.data.as_ptr()).to_bytes() == name.as_bytes() {
+                    found = (*form).rolcanlogin.then_some((*form).oid);
+                    break;
+                }
+            }
+            pg_sys::table_endscan(scan);
+            pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+            found
+        }
+    })
+}
+
 fn runner_running(runner: &Option<DynamicBackgroundWorker>) -> bool {
     runner.as_ref().is_some_and(|r| r.pid().is_ok())
 }
@@ -169,13 +255,23 @@ pub extern "C-unwind" fn pg_backout_launcher_main(_arg: pg_sys::Datum) {
     BackgroundWorker::connect_worker_to_spi(None, None);
     let mut runner: Option<DynamicBackgroundWorker> = None;
     let mut last_start: Option<Instant> = None;
+    let mut role_missing_logged = false;
     loop {
         let interval = Duration::from_secs(POLL_INTERVAL_S.get().max(1) as u64);
         let due = last_start.is_none_or(|t| t.elapsed() >= interval);
         if due && !runner_running(&runner) {
-            if let Some(oid) = database_oid(&configured_database()) {
-                // SAFETY: our own pid, so the postmaster tells us when the runner stops.
-                runner = start_runner(oid, unsafe { pg_sys::MyProcPid });
+            let role = worker_role_oid(&worker_role_name());
+            match (database_oid(&configured_database()), role) {
+                (Some(db), Some(role)) => {
+                    role_missing_logged = false;
+                    // SAFETY: our own pid, so the postmaster tells us when the runner stops.
+                    runner = start_runner(db, role, unsafe { pg_sys::MyProcPid });
+                }
+                (Some(_), None) if !role_missing_logged => {
+                    log!("pg_backout launcher: worker role \"{}\" (pg_backout.worker_role) does not exist or cannot log in; waiting for it", worker_role_name());
+                    role_missing_logged = true;
+                }
+                _ => {}
             }
             last_start = Some(Instant::now());
         }
@@ -229,12 +325,15 @@ pub extern "C-unwind" fn pg_backout_runner_main(arg: pg_sys::Datum) {
         pg_sys::pqsignal(pg_sys::SIGTERM as i32, Some(backend_die));
         pg_sys::BackgroundWorkerUnblockSignals();
     }
-    let database = pg_sys::Oid::from(arg.value() as u32);
-    BackgroundWorker::connect_worker_to_spi_by_oid(Some(database), None);
+    let (database, role) = unpack(arg);
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(database), Some(role));
+    // Before any other query: nothing may resolve through a search_path the worker role's settings chose.
+    BackgroundWorker::transaction(|| Spi::run(RUNNER_SEARCH_PATH).expect("pin search_path"));
     if !extension_ready() {
         return;
     }
-    while BackgroundWorker::transaction(|| crate::batches::run_next(None)).is_some() {
+    let every_client = crate::batches::Scope::EVERY_CLIENT;
+    while BackgroundWorker::transaction(|| crate::batches::run_next(&every_client)).is_some() {
         pgrx::check_for_interrupts!();
     }
 }

@@ -21,5 +21,13 @@ SELECT 'function ' || pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.pronamesp
 UNION ALL
 SELECT 'view ' || r.relname || ' ' || pg_get_viewdef(r.oid) FROM rels r JOIN pg_class c ON c.oid = r.oid AND c.relkind = 'v'
 UNION ALL
-SELECT format('acl %s %s', r.relname, c.relacl) FROM rels r JOIN pg_class c ON c.oid = r.oid
+SELECT format('acl %s %s rls=%s', r.relname, c.relacl, c.relrowsecurity) FROM rels r JOIN pg_class c ON c.oid = r.oid
+UNION ALL
+SELECT format('function acl %s %s', p.oid::regprocedure, p.proacl) FROM pg_proc p WHERE p.pronamespace = 'backout'::regnamespace
+UNION ALL
+SELECT format('policy %s.%s %s %s using %s check %s', r.relname, pol.polname, pol.polcmd, pol.polroles::regrole[],
+              pg_get_expr(pol.polqual, pol.polrelid), pg_get_expr(pol.polwithcheck, pol.polrelid))
+FROM rels r JOIN pg_policy pol ON pol.polrelid = r.oid
+UNION ALL
+SELECT format('schema acl %s', nspacl) FROM pg_namespace WHERE nspname = 'backout'
 ORDER BY 1;

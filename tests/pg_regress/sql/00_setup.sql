@@ -42,8 +42,8 @@ FROM pg_constraint
 WHERE connamespace = 'backout'::regnamespace AND contype IN ('p', 'u')
   AND (SELECT attname FROM pg_attribute WHERE attrelid = conrelid AND attnum = conkey[1]) <> 'client_id';
 
--- nothing is granted to PUBLIC: the schema has the default (owner-only) ACL
-SELECT nspacl IS NULL AS owner_only FROM pg_namespace WHERE nspname = 'backout';
+-- nothing is granted to PUBLIC on the schema (07_privileges checks every object)
+SELECT count(*) AS public_grants FROM pg_namespace, aclexplode(nspacl) WHERE nspname = 'backout' AND grantee = 0;
 
 -- Helpers shared by the operation suites (04_undo, 06_backout): a schema of their own, kept for the run.
 CREATE SCHEMA regress;

@@ -1,0 +1,251 @@
+//! Who may do what, per tenant (SPEC §6).
+//!
+//! The caller is the role in effect where an API function is called (`current_user`, so `SET ROLE`
+//! counts).  Every API function checks the caller's entitlement for its client first; a client the caller
+//! is not entitled to is answered exactly like an unknown one, and the refusal is recorded.
+//!
+//! The operations read and write the billing tables with the caller's own rights (row-level security
+//! keeps them to the caller's clients).  The audit and status rows of the asynchronous operations are the
+//! extension's: they are written as the extension's owner (`as_owner`), the way a `SECURITY DEFINER`
+//! function would, so that no operator can forge a request or the role a batch runs as.
+use crate::reply::{required, Outcome, Rejection, NOT_FOUND};
+use pgrx::prelude::*;
+use pgrx::{pg_sys, Uuid};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Reader,
+    Operator,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Reader => "reader",
+            Level::Operator => "operator",
+        }
+    }
+}
+
+/// Is the current role entitled to the client at the level?
+pub fn entitled(client_id: i64, level: Level) -> bool {
+    Spi::get_one_with_args::<bool>(
+        "SELECT backout.entitled($1, $2)",
+        &[client_id.into(), level.as_str().into()],
+    )
+    .expect("entitlement check")
+    .unwrap_or(false)
+}
+
+/// The clients the current role may act on at the level: None = every client.
+pub fn entitled_clients(level: Level) -> Option<Vec<i64>> {
+    Spi::get_two_with_args::<bool, Vec<i64>>(
+        "SELECT backout.entitled_to_all($1) OR COALESCE((SELECT a.rolsuper FROM pg_catalog.pg_roles a
+                                                        WHERE a.rolname = CURRENT_USER), false),
+                backout.entitled_clients($1)",
+        &[level.as_str().into()],
+    )
+    .map(|(all, some)| match all {
+        Some(true) => None,
+        _ => Some(some.unwrap_or_default()),
+    })
+    .expect("entitled clients")
+}
+
+/// Record that the current role was refused `function` on the client (written as the owner: the caller
+/// has no right to the log).
+pub fn record_refusal(client_id: i64, level: Level, function: &str) {
+    let role = caller();
+    as_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO backout.access_refusal (client_id, role_name, session_user_name, function_name, level)
+             SELECT $1, a.rolname, SESSION_USER, $3, $4 FROM pg_catalog.pg_roles a WHERE a.oid = $2",
+            &[
+                client_id.into(),
+                role.into(),
+                function.into(),
+                level.as_str().into(),
+            ],
+        )
+        .expect("record refusal")
+    });
+}
+
+/// Entitled, or refused (and recorded).
+pub fn check_entitled(client_id: i64, level: Level, function: &str) -> bool {
+    let ok = entitled(client_id, level);
+    if !ok {
+        record_refusal(client_id, level, function);
+    }
+    ok
+}
+
+pub fn unknown_client(client_id: i64) -> Rejection {
+    Rejection::new(NOT_FOUND, format!("client {client_id} does not exist"))
+}
+
+/// The request's client: given, the caller entitled to it at the level, and existing.  A client the
+/// caller is not entitled to reads exactly like one that does not exist.
+pub fn require_client(client_id: Option<i64>, level: Level, function: &str) -> Outcome<i64> {
+    let client_id = required(client_id, "client_id")?;
+    if !check_entitled(client_id, level, function) {
+        return Err(unknown_client(client_id));
+    }
+    let exists = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT FROM backout.client WHERE client_id = $1)",
+        &[client_id.into()],
+    )
+    .expect("client lookup");
+    match exists {
+        Some(true) => Ok(client_id),
+        _ => Err(unknown_client(client_id)),
+    }
+}
+
+/// The role in effect (`current_user`).
+pub fn caller() -> pg_sys::Oid {
+    // SAFETY: reads the backend's current user id.
+    unsafe { pg_sys::GetUserId() }
+}
+
+fn extension_owner() -> pg_sys::Oid {
+    Spi::get_one::<pg_sys::Oid>(
+        "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'pg_backout'",
+    )
+    .expect("extension owner")
+    .expect("pg_backout is not installed in this database")
+}
+
+/// Restores the user id and security context when dropped (also when an ERROR unwinds through it).
+struct RestoreUser(pg_sys::Oid, i32);
+
+impl Drop for RestoreUser {
+    fn drop(&mut self) {
+        // SAFETY: puts back the values read in `as_role`.
+        unsafe { pg_sys::SetUserIdAndSecContext(self.0, self.1) };
+    }
+}
+
+/// Run `work` with the rights of `role` (what `SECURITY DEFINER` does, for a role known at run time).
+pub fn as_role<R>(role: pg_sys::Oid, work: impl FnOnce() -> R) -> R {
+    let mut user = pg_sys::InvalidOid;
+    let mut context = 0;
+    // SAFETY: the same switch fmgr_security_definer makes; an abort of the (sub)transaction also puts
+    // the saved values back.
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(role, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+    }
+    let _restore = RestoreUser(user, context);
+    work()
+}
+
+/// Run `work` as the extension's owner: for the extension's own bookkeeping rows only.
+pub fn as_owner<R>(work: impl FnOnce() -> R) -> R {
+    as_role(extension_owner(), work)
+}
+
+/// The name of a role, if it still exists.
+pub fn role_name(role: pg_sys::Oid) -> Option<String> {
+    Spi::get_one_with_args::<String>(
+        "SELECT rolname::text FROM pg_catalog.pg_roles WHERE oid = $1",
+        &[role.into()],
+    )
+    .expect("role lookup")
+}
+
+pub const NOT_ENTITLED: &str = "NOT_ENTITLED";
+
+/// A batch runs with its submitter's rights, checked again when it runs: the role must still exist,
+/// hold the operator group's privileges and be entitled to the client.  Called as the submitter.
+pub fn recheck_submitter(client_id: i64, submitter: pg_sys::Oid, batch_id: Uuid) -> Outcome<()> {
+    let Some(name) = as_owner(|| role_name(submitter)) else {
+        return Err(Rejection::new(
+            NOT_ENTITLED,
+            format!(
+                "batch {batch_id}: the role that submitted it (oid {}) no longer exists",
+                submitter.to_u32()
+            ),
+        ));
+    };
+    let allowed = as_role(submitter, || {
+        Spi::get_one_with_args::<bool>(
+            "SELECT backout.entitled($1, 'operator')
+                AND (pg_catalog.pg_has_role('backout_operator', 'USAGE')
+                     OR COALESCE((SELECT a.rolsuper FROM pg_catalog.pg_roles a WHERE a.rolname = CURRENT_USER), false))",
+            &[client_id.into()],
+        )
+        .expect("entitlement recheck")
+        .unwrap_or(false)
+    });
+    if allowed {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            NOT_ENTITLED,
+            format!("role {name} is no longer entitled to operate on client {client_id}; the batch was not run"),
+        ))
+    }
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use super::*;
+
+    fn current_user() -> String {
+        Spi::get_one::<String>("SELECT current_user::text")
+            .unwrap()
+            .unwrap()
+    }
+
+    fn oid_of(role: &str) -> pg_sys::Oid {
+        Spi::get_one_with_args::<pg_sys::Oid>(
+            "SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1",
+            &[role.into()],
+        )
+        .unwrap()
+        .unwrap()
+    }
+
+    #[pg_test]
+    fn as_role_switches_and_restores() {
+        Spi::run("CREATE ROLE access_test_role").unwrap();
+        let me = current_user();
+        let inside = as_role(oid_of("access_test_role"), current_user);
+        assert_eq!(inside, "access_test_role");
+        assert_eq!(current_user(), me);
+    }
+
+    #[pg_test]
+    fn as_role_restores_when_an_error_unwinds() {
+        Spi::run("CREATE ROLE access_test_role2").unwrap();
+        let me = current_user();
+        let role = oid_of("access_test_role2");
+        let caught = pgrx::PgTryBuilder::new(|| {
+            as_role(role, || Spi::run("SELECT 1/0").unwrap());
+            false
+        })
+        .catch_others(|_| true)
+        .execute();
+        assert!(caught);
+        assert_eq!(current_user(), me);
+    }
+
+    #[pg_test]
+    fn unentitled_roles_see_no_client_and_superusers_every_client() {
+        Spi::run("CREATE ROLE access_test_role3 IN ROLE backout_reader").unwrap();
+        assert!(entitled(1, Level::Operator), "the test runs as a superuser");
+        let role = oid_of("access_test_role3");
+        assert!(!as_role(role, || entitled(1, Level::Reader)));
+        assert_eq!(
+            as_role(role, || entitled_clients(Level::Reader)),
+            Some(vec![])
+        );
+        Spi::run("INSERT INTO backout.entitlement (role, client_id, level) VALUES ('access_test_role3', 7, 'reader')")
+            .unwrap();
+        assert!(as_role(role, || entitled(7, Level::Reader)));
+        assert!(!as_role(role, || entitled(7, Level::Operator)));
+        assert!(!as_role(role, || entitled(8, Level::Reader)));
+    }
+}
