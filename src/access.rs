@@ -53,9 +53,15 @@ pub fn entitled_clients(level: Level) -> Option<Vec<i64>> {
 }
 
 /// Record that the current role was refused `function` on the client (written as the owner: the caller
-/// has no right to the log).
+/// has no right to the log), and say so in the server log, which keeps it even when the function then
+/// raises an error (preview, wait_for_batch) and the row is rolled back with the caller's transaction.
 pub fn record_refusal(client_id: i64, level: Level, function: &str) {
     let role = caller();
+    log!(
+        "pg_backout: role {} refused {function} on client {client_id} (needs {} entitlement)",
+        role_name(role).unwrap_or_default(),
+        level.as_str()
+    );
     as_owner(|| {
         Spi::run_with_args(
             "INSERT INTO backout.access_refusal (client_id, role_name, session_user_name, function_name, level)
