@@ -4,6 +4,9 @@
 -- once the work has been rolled back.  Requests without a client_id are answered but not recorded: a row
 -- belongs to a tenant and is only ever read back by (batch id, client id).
 
+-- Submission order of every batch of every kind: a client's batches run one at a time in this order.
+CREATE SEQUENCE backout.batch_queue_seq;
+
 CREATE TABLE backout.undo_batch (
     client_id              bigint NOT NULL,
     undo_batch_id          uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -24,6 +27,13 @@ CREATE TABLE backout.undo_batch (
     start_date             timestamp,           -- when the run that finished it started
     update_date            timestamp,
     run_as                 regrole NOT NULL DEFAULT quote_ident(current_user)::regrole,  -- the submitter: runs with its rights
+    -- the engine's bookkeeping (src/batches.rs)
+    queue_seq              bigint NOT NULL DEFAULT nextval('backout.batch_queue_seq'),  -- submission order, every kind
+    run_attempts           integer NOT NULL DEFAULT 0,  -- runs started (a run whose runner died counts)
+    next_attempt_at        timestamptz,         -- not before (a retry after a transient failure)
+    last_error             text,                -- why the last attempt failed, while it is retried
+    error_sqlstate         text,                -- SQLSTATE of the database error behind error_message/last_error
+    runner_pid             integer,             -- the process running it now
     PRIMARY KEY (client_id, undo_batch_id)
 );
 -- only one undo PROCESSING per client; also the runners' queue
@@ -52,6 +62,13 @@ CREATE TABLE backout.backout_batch (
     start_date               timestamp,
     update_date              timestamp,
     run_as                   regrole NOT NULL DEFAULT quote_ident(current_user)::regrole,  -- the submitter: runs with its rights
+    -- the engine's bookkeeping (src/batches.rs)
+    queue_seq                bigint NOT NULL DEFAULT nextval('backout.batch_queue_seq'),  -- submission order, every kind
+    run_attempts             integer NOT NULL DEFAULT 0,  -- runs started (a run whose runner died counts)
+    next_attempt_at          timestamptz,         -- not before (a retry after a transient failure)
+    last_error               text,                -- why the last attempt failed, while it is retried
+    error_sqlstate           text,                -- SQLSTATE of the database error behind error_message/last_error
+    runner_pid               integer,             -- the process running it now
     PRIMARY KEY (client_id, backout_batch_id)
 );
 -- the runners' queue
@@ -68,6 +85,39 @@ CREATE TABLE backout.backout_file_claim (
     PRIMARY KEY (client_id, file_name)
 );
 CREATE INDEX backout_file_claim_batch_idx ON backout.backout_file_claim (backout_batch_id);
+
+-- Cancellation requests (backout.cancel_batch) of batches being run: the runner, interrupted, finds the
+-- request here and ends the batch ERROR / CANCELLED.  Removed when the batch ends.
+CREATE TABLE backout.batch_cancel (
+    client_id    bigint NOT NULL,
+    batch_id     uuid NOT NULL,
+    requested_by text NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (client_id, batch_id)
+);
+CREATE UNIQUE INDEX batch_cancel_batch_idx ON backout.batch_cancel (batch_id);
+
+-- Run the due batches now, committing after each one (for pg_cron, servers without the background worker,
+-- tests): CALL backout.run_pending_batches();  Only batches of clients the caller operates on run, each with
+-- its submitter's rights.  Call it outside a transaction block.  PostgreSQL refuses COMMIT in a procedure
+-- with a SET clause, so this one has none: it calls only schema-qualified functions with exact argument
+-- types, and its one operator is qualified.
+CREATE PROCEDURE backout.run_pending_batches(client_id bigint DEFAULT NULL, INOUT batches_run bigint DEFAULT 0)
+LANGUAGE plpgsql AS $$
+DECLARE
+    claimed uuid;
+BEGIN
+    batches_run := 0;
+    LOOP
+        claimed := backout.claim_batch(client_id);
+        EXIT WHEN claimed IS NULL;
+        COMMIT;  -- the attempt counts even if the run kills this process
+        PERFORM backout.run_claimed_batch();
+        COMMIT;
+        batches_run := batches_run OPERATOR(pg_catalog.+) 1;
+    END LOOP;
+END
+$$;
 
 -- A billing run reversed by an undo (or a backout with undo_billing) stays as history, status UNDONE.
 ALTER TABLE backout.billing_batch
@@ -96,7 +146,9 @@ CREATE TABLE backout.job_schedule_clear (
     PRIMARY KEY (client_id, clear_id)
 );
 
--- Every undo, backout and clear, the one place a DBA looks: newest first.
+-- Every undo, backout and clear, the one place a DBA looks: newest first.  Batches being run show their
+-- runner's pid (its pg_stat_activity query says which step it is at), their attempts so far and the last
+-- transient error they are being retried after.
 CREATE VIEW backout.operations AS
 SELECT * FROM (
     SELECT client_id, 'undo'::text AS operation, undo_batch_id::text AS operation_id,
@@ -107,7 +159,8 @@ SELECT * FROM (
            CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END AS duration,
            jsonb_build_object('billing_records_reversed', total_count, 'billing_batches', billing_batches,
                               'accounts_reset', accounts_reset, 'usage_unbilled', usage_unbilled,
-                              'usage_deleted', usage_deleted, 'cdr_stats_deleted', cdr_stats_deleted) AS counts
+                              'usage_deleted', usage_deleted, 'cdr_stats_deleted', cdr_stats_deleted) AS counts,
+           run_attempts, runner_pid, last_error, error_sqlstate, queue_seq
     FROM backout.undo_batch
     UNION ALL
     SELECT client_id, 'backout', backout_batch_id::text,
@@ -118,7 +171,8 @@ SELECT * FROM (
            CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END,
            jsonb_build_object('transactions_deleted', transactions_deleted, 'cdr_stats_deleted', cdr_stats_deleted,
                               'billing_records_reversed', billing_records_reversed, 'accounts_reset', accounts_reset,
-                              'files_not_found', files_not_found, 'attempts', attempts)
+                              'files_not_found', files_not_found, 'attempts', attempts),
+           run_attempts, runner_pid, last_error, error_sqlstate, queue_seq
     FROM backout.backout_batch
     UNION ALL
     SELECT client_id, 'clear', clear_id::text,
@@ -126,7 +180,8 @@ SELECT * FROM (
            user_id, status, error_code, error_message,
            create_date, create_date, finished_at, finished_at - create_date,
            jsonb_build_object('job_schedules_deleted', job_schedules_deleted, 'items_deleted', items_deleted,
-                              'list_entries_deleted', list_entries_deleted)
+                              'list_entries_deleted', list_entries_deleted),
+           NULL::integer, NULL::integer, NULL::text, NULL::text, NULL::bigint
     FROM backout.job_schedule_clear
 ) AS o
 ORDER BY created_at DESC, operation, operation_id;

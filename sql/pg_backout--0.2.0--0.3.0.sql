@@ -53,9 +53,101 @@ BEGIN ATOMIC
            - 1;
 END;
 
+-- The batch engine (src/batches.rs): submission order across kinds, attempts, retries, cancellation.
+-- run_pending_batches becomes a procedure that commits after each batch (run_next_batch runs one).
+DROP FUNCTION backout.run_pending_batches(bigint);
+CREATE SEQUENCE backout.batch_queue_seq;
+ALTER TABLE backout.undo_batch
+    ADD COLUMN queue_seq bigint NOT NULL DEFAULT nextval('backout.batch_queue_seq'),
+    ADD COLUMN run_attempts integer NOT NULL DEFAULT 0,
+    ADD COLUMN next_attempt_at timestamptz,
+    ADD COLUMN last_error text,
+    ADD COLUMN error_sqlstate text,
+    ADD COLUMN runner_pid integer;
+ALTER TABLE backout.backout_batch
+    ADD COLUMN queue_seq bigint NOT NULL DEFAULT nextval('backout.batch_queue_seq'),
+    ADD COLUMN run_attempts integer NOT NULL DEFAULT 0,
+    ADD COLUMN next_attempt_at timestamptz,
+    ADD COLUMN last_error text,
+    ADD COLUMN error_sqlstate text,
+    ADD COLUMN runner_pid integer;
+
+-- Cancellation requests (backout.cancel_batch) of batches being run: the runner, interrupted, finds the
+-- request here and ends the batch ERROR / CANCELLED.  Removed when the batch ends.
+CREATE TABLE backout.batch_cancel (
+    client_id    bigint NOT NULL,
+    batch_id     uuid NOT NULL,
+    requested_by text NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (client_id, batch_id)
+);
+CREATE UNIQUE INDEX batch_cancel_batch_idx ON backout.batch_cancel (batch_id);
+
+-- Run the due batches now, committing after each one (for pg_cron, servers without the background worker,
+-- tests): CALL backout.run_pending_batches();  Only batches of clients the caller operates on run, each with
+-- its submitter's rights.  Call it outside a transaction block.  PostgreSQL refuses COMMIT in a procedure
+-- with a SET clause, so this one has none: it calls only schema-qualified functions with exact argument
+-- types, and its one operator is qualified.
+CREATE PROCEDURE backout.run_pending_batches(client_id bigint DEFAULT NULL, INOUT batches_run bigint DEFAULT 0)
+LANGUAGE plpgsql AS $$
+DECLARE
+    claimed uuid;
+BEGIN
+    batches_run := 0;
+    LOOP
+        claimed := backout.claim_batch(client_id);
+        EXIT WHEN claimed IS NULL;
+        COMMIT;  -- the attempt counts even if the run kills this process
+        PERFORM backout.run_claimed_batch();
+        COMMIT;
+        batches_run := batches_run OPERATOR(pg_catalog.+) 1;
+    END LOOP;
+END
+$$;
+
+-- Every undo, backout and clear, the one place a DBA looks: newest first.  Batches being run show their
+-- runner's pid (its pg_stat_activity query says which step it is at), their attempts so far and the last
+-- transient error they are being retried after.
+CREATE OR REPLACE VIEW backout.operations AS
+SELECT * FROM (
+    SELECT client_id, 'undo'::text AS operation, undo_batch_id::text AS operation_id,
+           format('billing_date=%s discard_usage=%s', requested_billing_date, discard_usage) AS request,
+           user_id, status, error_code, error_message,
+           create_date AS created_at, start_date AS started_at,
+           CASE WHEN status <> 'PROCESSING' THEN update_date END AS finished_at,
+           CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END AS duration,
+           jsonb_build_object('billing_records_reversed', total_count, 'billing_batches', billing_batches,
+                              'accounts_reset', accounts_reset, 'usage_unbilled', usage_unbilled,
+                              'usage_deleted', usage_deleted, 'cdr_stats_deleted', cdr_stats_deleted) AS counts,
+           run_attempts, runner_pid, last_error, error_sqlstate, queue_seq
+    FROM backout.undo_batch
+    UNION ALL
+    SELECT client_id, 'backout', backout_batch_id::text,
+           format('file_names=%s undo_billing=%s', file_names, undo_billing),
+           coalesce(user_id, submitted_by), status, error_code, error_message,
+           create_date, start_date,
+           CASE WHEN status <> 'PROCESSING' THEN update_date END,
+           CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END,
+           jsonb_build_object('transactions_deleted', transactions_deleted, 'cdr_stats_deleted', cdr_stats_deleted,
+                              'billing_records_reversed', billing_records_reversed, 'accounts_reset', accounts_reset,
+                              'files_not_found', files_not_found, 'attempts', attempts),
+           run_attempts, runner_pid, last_error, error_sqlstate, queue_seq
+    FROM backout.backout_batch
+    UNION ALL
+    SELECT client_id, 'clear', clear_id::text,
+           format('schedule_date=%s', requested_schedule_date),
+           user_id, status, error_code, error_message,
+           create_date, create_date, finished_at, finished_at - create_date,
+           jsonb_build_object('job_schedules_deleted', job_schedules_deleted, 'items_deleted', items_deleted,
+                              'list_entries_deleted', list_entries_deleted),
+           NULL::integer, NULL::integer, NULL::text, NULL::text, NULL::bigint
+    FROM backout.job_schedule_clear
+) AS o
+ORDER BY created_at DESC, operation, operation_id;
+
 -- functions of 0.3.0 (as generated by pgrx)
 /* <begin connected objects> */
--- src/backout.rs:283
+-- src/backout.rs:291
 -- pg_backout::backout::backout_usage_file_transactions
 CREATE OR REPLACE FUNCTION "backout_usage_file_transactions"(
 	"file_names" TEXT, /* Option < & str > */
@@ -76,6 +168,37 @@ VOLATILE PARALLEL UNSAFE
 SET search_path TO pg_catalog, @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'backout_usage_file_transactions_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/batch_api.rs:203
+-- pg_backout::batch_api::cancel_batch
+CREATE OR REPLACE FUNCTION "cancel_batch"(
+	"batch_id" uuid, /* Option < Uuid > */
+	"client_id" bigint /* Option < i64 > */
+) RETURNS TABLE (
+	"batch_id" uuid,  /* Option < Uuid > */
+	"status" TEXT,  /* String */
+	"error_code" TEXT,  /* Option < String > */
+	"error_message" TEXT,  /* Option < String > */
+	"client_id" bigint  /* Option < i64 > */
+)
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'cancel_batch_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/batch_api.rs:43
+-- pg_backout::batch_api::claim_batch
+CREATE OR REPLACE FUNCTION "claim_batch"(
+	"client_id" bigint DEFAULT NULL /* Option < i64 > */
+) RETURNS uuid /* Option < Uuid > */
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'claim_batch_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -102,7 +225,7 @@ AS 'MODULE_PATHNAME', 'clear_job_schedule_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/undo.rs:175
+-- src/undo.rs:173
 -- pg_backout::undo::get_undo_job_schedule_status
 CREATE OR REPLACE FUNCTION "get_undo_job_schedule_status"(
 	"batch_id" uuid, /* Option < Uuid > */
@@ -122,7 +245,7 @@ AS 'MODULE_PATHNAME', 'get_undo_job_schedule_status_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/backout.rs:340
+-- src/backout.rs:348
 -- pg_backout::backout::get_usage_file_txns_backout_status
 CREATE OR REPLACE FUNCTION "get_usage_file_txns_backout_status"(
 	"backout_batch_id" uuid, /* Option < Uuid > */
@@ -161,7 +284,7 @@ AS 'MODULE_PATHNAME', 'parse_usage_timestamp_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/backout.rs:637
+-- src/backout.rs:643
 -- pg_backout::backout::preview_backout_usage_file_transactions
 CREATE OR REPLACE FUNCTION "preview_backout_usage_file_transactions"(
 	"file_names" TEXT, /* Option < & str > */
@@ -234,6 +357,21 @@ AS 'MODULE_PATHNAME', 'process_usage_file_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/batch_api.rs:234
+-- pg_backout::batch_api::prune_audit
+CREATE OR REPLACE FUNCTION "prune_audit"(
+	"older_than" interval DEFAULT '90 days' /* Option < Interval > */
+) RETURNS TABLE (
+	"audit_table" TEXT,  /* String */
+	"rows_deleted" bigint  /* i64 */
+)
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'prune_audit_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/billing.rs:263
 -- pg_backout::billing::run_billing
 CREATE OR REPLACE FUNCTION "run_billing"(
@@ -257,9 +395,19 @@ AS 'MODULE_PATHNAME', 'run_billing_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/batches.rs:208
--- pg_backout::batches::run_pending_batches
-CREATE OR REPLACE FUNCTION "run_pending_batches"(
+-- src/batch_api.rs:54
+-- pg_backout::batch_api::run_claimed_batch
+CREATE OR REPLACE FUNCTION "run_claimed_batch"() RETURNS TEXT /* Option < String > */
+STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, @extschema@, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'run_claimed_batch_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/batch_api.rs:21
+-- pg_backout::batch_api::run_next_batch
+CREATE OR REPLACE FUNCTION "run_next_batch"(
 	"client_id" bigint DEFAULT NULL /* Option < i64 > */
 ) RETURNS TABLE (
 	"kind" TEXT,  /* String */
@@ -270,11 +418,11 @@ CREATE OR REPLACE FUNCTION "run_pending_batches"(
 VOLATILE PARALLEL UNSAFE
 SET search_path TO pg_catalog, @extschema@, pg_temp
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'run_pending_batches_wrapper';
+AS 'MODULE_PATHNAME', 'run_next_batch_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/undo.rs:138
+-- src/undo.rs:136
 -- pg_backout::undo::undo_job_schedule
 CREATE OR REPLACE FUNCTION "undo_job_schedule"(
 	"billing_date" TEXT, /* Option < & str > */
@@ -295,13 +443,13 @@ AS 'MODULE_PATHNAME', 'undo_job_schedule_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/batches.rs:290
--- pg_backout::batches::wait_for_batch
+-- src/batch_api.rs:78
+-- pg_backout::batch_api::wait_for_batch
 CREATE OR REPLACE FUNCTION "wait_for_batch"(
-	"batch_id" uuid, /* Uuid */
-	"timeout" interval DEFAULT '5 minutes' /* Interval */
+	"batch_id" uuid, /* Option < Uuid > */
+	"timeout" interval DEFAULT '5 minutes' /* Option < Interval > */
 ) RETURNS TEXT /* String */
-STRICT VOLATILE PARALLEL UNSAFE
+VOLATILE PARALLEL UNSAFE
 SET search_path TO pg_catalog, @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'wait_for_batch_wrapper';
@@ -522,7 +670,7 @@ $rls$;
 REVOKE ALL ON SCHEMA backout FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA backout FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA backout FROM PUBLIC;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA backout FROM PUBLIC;
+REVOKE ALL ON ALL ROUTINES IN SCHEMA backout FROM PUBLIC;
 GRANT USAGE ON SCHEMA backout TO backout_reader, backout_admin;
 
 -- Views run with the reader's rights, so row-level security applies through them.
@@ -556,14 +704,19 @@ GRANT EXECUTE ON FUNCTION
     backout.undo_job_schedule(text, bigint, boolean, text),
     backout.backout_usage_file_transactions(text, bigint, text, boolean, uuid),
     backout.clear_job_schedule(bigint, text, boolean),
-    backout.run_pending_batches(bigint),
+    backout.run_next_batch(bigint),
+    backout.claim_batch(bigint),
+    backout.run_claimed_batch(),
+    backout.cancel_batch(uuid, bigint),
     backout.price_offer_in_force(bigint, bigint, bigint, date),
     backout.advance_bill_date(date, smallint),
     backout.parse_usage_timestamp(text)
 TO backout_operator;
+GRANT EXECUTE ON PROCEDURE backout.run_pending_batches(bigint, bigint) TO backout_operator;
 
 -- Admins: entitlements and the refusal log.
 GRANT SELECT, INSERT, UPDATE, DELETE ON backout.entitlement TO backout_admin;
 GRANT SELECT ON backout.access_refusal, backout.entitlements TO backout_admin;
-GRANT EXECUTE ON FUNCTION backout.grant_client(regrole, bigint, text), backout.revoke_client(regrole, bigint)
+GRANT EXECUTE ON FUNCTION backout.grant_client(regrole, bigint, text), backout.revoke_client(regrole, bigint),
+                          backout.prune_audit(interval)
 TO backout_admin;

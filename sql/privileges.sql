@@ -212,7 +212,7 @@ $rls$;
 REVOKE ALL ON SCHEMA backout FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA backout FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA backout FROM PUBLIC;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA backout FROM PUBLIC;
+REVOKE ALL ON ALL ROUTINES IN SCHEMA backout FROM PUBLIC;
 GRANT USAGE ON SCHEMA backout TO backout_reader, backout_admin;
 
 -- Views run with the reader's rights, so row-level security applies through them.
@@ -246,14 +246,19 @@ GRANT EXECUTE ON FUNCTION
     backout.undo_job_schedule(text, bigint, boolean, text),
     backout.backout_usage_file_transactions(text, bigint, text, boolean, uuid),
     backout.clear_job_schedule(bigint, text, boolean),
-    backout.run_pending_batches(bigint),
+    backout.run_next_batch(bigint),
+    backout.claim_batch(bigint),
+    backout.run_claimed_batch(),
+    backout.cancel_batch(uuid, bigint),
     backout.price_offer_in_force(bigint, bigint, bigint, date),
     backout.advance_bill_date(date, smallint),
     backout.parse_usage_timestamp(text)
 TO backout_operator;
+GRANT EXECUTE ON PROCEDURE backout.run_pending_batches(bigint, bigint) TO backout_operator;
 
 -- Admins: entitlements and the refusal log.
 GRANT SELECT, INSERT, UPDATE, DELETE ON backout.entitlement TO backout_admin;
 GRANT SELECT ON backout.access_refusal, backout.entitlements TO backout_admin;
-GRANT EXECUTE ON FUNCTION backout.grant_client(regrole, bigint, text), backout.revoke_client(regrole, bigint)
+GRANT EXECUTE ON FUNCTION backout.grant_client(regrole, bigint, text), backout.revoke_client(regrole, bigint),
+                          backout.prune_audit(interval)
 TO backout_admin;

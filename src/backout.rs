@@ -6,7 +6,7 @@
 //! deletes the files' usage with its balance contribution and their stats rows in one transaction (and,
 //! with `undo_billing`, first reverses the billing of the accounts that billed that usage).
 use crate::access::{self, as_owner, require_client, Level};
-use crate::batches::Kind;
+use crate::batches::{Batch, Kind};
 use crate::ingest::file_name_problem;
 use crate::reply::{first_value, required, required_batch_key, Outcome, Rejection};
 use crate::reversal::{self, Reversed, Target, EMPTIED_BUCKETS, SUBTRACT_FROM_BALANCES};
@@ -498,30 +498,22 @@ struct BackoutRequest {
     undo_billing: bool,
 }
 
-fn load(client_id: i64, batch_id: Uuid) -> BackoutRequest {
-    Spi::connect(|spi| {
-        let row = spi
-            .select(
-                "SELECT file_list, undo_billing FROM backout.backout_batch WHERE client_id = $1 AND backout_batch_id = $2",
-                Some(1),
-                &[client_id.into(), batch_id.into()],
-            )
-            .expect("backout request")
-            .first();
-        BackoutRequest {
-            files: row
-                .get::<Vec<String>>(1)
-                .expect("file_list")
-                .unwrap_or_default(),
-            undo_billing: row.get::<bool>(2).expect("undo_billing").unwrap_or(false),
-        }
-    })
+/// The request as the claim read it (the batch's row as json).
+fn request_of(batch: &Batch) -> BackoutRequest {
+    BackoutRequest {
+        files: batch.request["file_list"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+        undo_billing: batch.request["undo_billing"].as_bool().unwrap_or(false),
+    }
 }
 
+/// Read after the locks were taken, with a fresh snapshot (the read-write SPI path).
 fn billing_of(client_id: i64, files: &[String]) -> Target {
-    Spi::connect(|spi| {
+    Spi::connect_mut(|spi| {
         let row = spi
-            .select(
+            .update(
                 BILLING_OF_FILES,
                 Some(1),
                 &[client_id.into(), files.to_vec().into()],
@@ -564,14 +556,17 @@ fn undo_billing_of(client_id: i64, files: &[String], batch_id: Uuid) -> Outcome<
 
 /// The batch.  Without undo_billing it shares the client with ingest of other files (both lock balance
 /// buckets in the same order); with it, it rewrites billing and so holds the client exclusively.
-fn run_backout(client_id: i64, batch_id: Uuid) -> Outcome<()> {
-    let request = load(client_id, batch_id);
+fn run_backout(batch: &Batch) -> Outcome<()> {
+    let (client_id, batch_id) = (batch.client_id, batch.batch_id);
+    let request = request_of(batch);
+    crate::batches::report_step("waiting for the client and file locks");
     if request.undo_billing {
         locks::lock_client_exclusive(client_id);
     } else {
         locks::lock_client_shared(client_id);
     }
     locks::lock_files(client_id, &request.files);
+    crate::batches::report_step("deleting the files' usage");
     let reversed = if request.undo_billing {
         undo_billing_of(client_id, &request.files, batch_id)?
     } else {

@@ -1,19 +1,31 @@
-//! The asynchronous batch machinery shared by every batch kind (undo, backout).
+//! The asynchronous batch engine.  It knows no batch kind: lib.rs registers the kinds when the library is
+//! loaded (`register`), each with its audit table and its work.
 //!
-//! A batch is a row of its kind's audit table.  Running one = in one transaction: claim the row
-//! (`FOR UPDATE SKIP LOCKED`), do the work inside a subtransaction, then write `COMPLETED` (the work
-//! stays) or `ERROR` with the reason (the subtransaction, and with it all of the work, was rolled back),
-//! and `NOTIFY pg_backout_batch`.  A crash before that commit leaves the row `PROCESSING` with nothing
-//! applied, and the next runner simply runs it again.
+//! A batch is a row of its kind's table, queued in submission order (`queue_seq`: one sequence for every
+//! kind).  A client's batches run one at a time, in that order.  Running one takes two transactions:
+//! 1. **claim**: the oldest due batch at the head of its client's queue that nobody runs, marked with a
+//!    session advisory lock (released however the runner ends); its attempt counter is incremented and
+//!    committed, and the request is read in the same statement.  A batch whose runner dies N times (crash,
+//!    kill, FATAL) ends `ERROR` after `pg_backout.max_attempts` attempts instead of looping.
+//! 2. **run**: with the submitter's rights (checked again), in a subtransaction under
+//!    `pg_backout.lock_timeout` (and `pg_backout.batch_timeout` in a background runner), then `COMPLETED`
+//!    in the same transaction as the work; or the work is rolled back and the batch is retried later
+//!    (transient SQLSTATEs: deadlock, serialization failure, lock timeout, query cancel) or ends `ERROR`
+//!    with the reason and the SQLSTATE.  A crash before the commit leaves it `PROCESSING` with nothing
+//!    applied: it runs again.
 use crate::access::{self, Level};
-use crate::reply::{Outcome, Rejection};
-use crate::{backout, undo, worker};
+use crate::reply::{first_value, Outcome, Rejection};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgTryBuilder, Uuid};
-use std::time::{Duration, Instant};
+use std::cell::RefCell;
+use std::sync::OnceLock;
 
 pub const SYSTEM_ERROR: &str = "SYSTEM_ERROR";
+pub const CANCELLED: &str = "CANCELLED";
+pub const BATCH_TIMEOUT: &str = "BATCH_TIMEOUT";
 pub const NOTIFY_CHANNEL: &str = "pg_backout_batch";
+/// SQLSTATEs worth another attempt: deadlock, serialization failure, lock timeout, query cancel.
+const TRANSIENT: [&str; 4] = ["40P01", "40001", "55P03", "57014"];
 
 /// One kind of batch: its audit table (a constant, never user input) and the work it runs.
 pub struct Kind {
@@ -21,24 +33,33 @@ pub struct Kind {
     pub table: &'static str,
     pub id_column: &'static str,
     /// Does the work and writes the kind's counters; an `Err` rolls everything back.
-    pub run: fn(client_id: i64, batch_id: Uuid) -> Outcome<()>,
-    /// Frees what the request holds while PROCESSING (backout: its file claims), whichever way it ends.
+    pub run: fn(&Batch) -> Outcome<()>,
+    /// Frees what the request holds while PROCESSING (backout: its file claims), once it ends.
     pub release: fn(client_id: i64, batch_id: Uuid),
 }
 
-pub const KINDS: [&Kind; 2] = [&undo::KIND, &backout::KIND];
+/// A claimed batch: its row as the claim read it (`request`, as json).
+pub struct Batch {
+    pub client_id: i64,
+    pub batch_id: Uuid,
+    pub request: serde_json::Value,
+}
 
 /// For kinds that hold nothing while PROCESSING.
 pub fn holds_nothing(_client_id: i64, _batch_id: Uuid) {}
 
-pub struct Ran {
-    pub kind: &'static str,
-    pub batch_id: Uuid,
-    pub client_id: i64,
-    pub status: String,
+static KINDS: OnceLock<&'static [&'static Kind]> = OnceLock::new();
+
+/// Called once by lib.rs with every kind.
+pub fn register(kinds: &'static [&'static Kind]) {
+    let _ = KINDS.set(kinds);
 }
 
-/// Which clients' batches a runner may claim: one, the caller's (None = every client), or both.
+pub fn kinds() -> &'static [&'static Kind] {
+    KINDS.get().copied().unwrap_or(&[])
+}
+
+/// Which clients' batches may be claimed: one, a set (None = every client), or both.
 pub struct Scope {
     pub client_id: Option<i64>,
     pub clients: Option<Vec<i64>>,
@@ -51,45 +72,167 @@ impl Scope {
     };
 }
 
-struct Claimed {
-    client_id: i64,
-    batch_id: Uuid,
+pub struct Claim {
+    kind: &'static Kind,
+    batch: Batch,
     run_as: pg_sys::Oid,
+    attempts: i32,
+    last_error: Option<String>,
 }
 
-/// Claimed as the extension's owner (the status rows are the extension's), within `scope` only.
-fn claim(kind: &Kind, scope: &Scope) -> Option<Claimed> {
+impl Claim {
+    pub fn batch_id(&self) -> Uuid {
+        self.batch.batch_id
+    }
+}
+
+pub struct Ran {
+    pub kind: &'static str,
+    pub batch_id: Uuid,
+    pub client_id: i64,
+    pub status: String,
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Settings (defined in worker.rs with the others)
+
+pub static MAX_ATTEMPTS: pgrx::guc::GucSetting<i32> = pgrx::guc::GucSetting::<i32>::new(3);
+pub static LOCK_TIMEOUT_MS: pgrx::guc::GucSetting<i32> = pgrx::guc::GucSetting::<i32>::new(60_000);
+pub static BATCH_TIMEOUT_MS: pgrx::guc::GucSetting<i32> =
+    pgrx::guc::GucSetting::<i32>::new(3_600_000);
+
+// ---------------------------------------------------------------------------------------------------
+// Claim
+
+/// The union of every kind's PROCESSING rows: kind index, client, id, queue position, due time.
+fn queue_sql() -> String {
+    kinds()
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            format!(
+                "SELECT {i} AS kind, client_id, {id} AS batch_id, queue_seq, next_attempt_at
+                 FROM {table} WHERE status = 'PROCESSING'",
+                id = k.id_column,
+                table = k.table
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// The head of each client's queue, oldest first, when due and within the scope.
+fn candidates(scope: &Scope) -> Vec<(usize, Uuid)> {
     let sql = format!(
-        "SELECT client_id, {id}, run_as::oid FROM {table}
-         WHERE status = 'PROCESSING' AND ($1::bigint IS NULL OR client_id = $1)
+        "WITH q AS ({queue}),
+         heads AS (SELECT DISTINCT ON (client_id) * FROM q ORDER BY client_id, queue_seq)
+         SELECT kind, batch_id FROM heads
+         WHERE COALESCE(next_attempt_at, '-infinity'::timestamptz) <= pg_catalog.clock_timestamp()
+           AND ($1::bigint IS NULL OR client_id = $1)
            AND ($2::bigint[] IS NULL OR client_id = ANY ($2))
-         ORDER BY create_date LIMIT 1 FOR UPDATE SKIP LOCKED",
-        id = kind.id_column,
-        table = kind.table
+         ORDER BY queue_seq LIMIT 100",
+        queue = queue_sql()
     );
-    access::as_owner(|| {
-        Spi::connect_mut(|spi| {
-            let rows = spi
-                .update(
-                    &sql,
-                    Some(1),
-                    &[scope.client_id.into(), scope.clients.clone().into()],
-                )
-                .expect("claim batch");
-            if rows.is_empty() {
-                return None;
-            }
-            let row = rows.first();
-            Some(Claimed {
+    Spi::connect_mut(|spi| {
+        spi.update(
+            &sql,
+            None,
+            &[scope.client_id.into(), scope.clients.clone().into()],
+        )
+        .expect("batch queue")
+        .map(|r| {
+            (
+                r.get::<i32>(1).expect("kind").expect("kind") as usize,
+                r.get::<Uuid>(2).expect("batch id").expect("batch id"),
+            )
+        })
+        .collect()
+    })
+}
+
+const CLAIM_KEY: &str = "pg_catalog.hashtextextended('pg_backout/batch/' || $1::text, 0::bigint)";
+
+fn try_claim_lock(batch_id: Uuid) -> bool {
+    first_value::<bool>(
+        &format!("SELECT pg_catalog.pg_try_advisory_lock({CLAIM_KEY})"),
+        &[batch_id.into()],
+    )
+    .unwrap_or(false)
+}
+
+fn release_claim_lock(batch_id: Uuid) {
+    first_value::<bool>(
+        &format!("SELECT pg_catalog.pg_advisory_unlock({CLAIM_KEY})"),
+        &[batch_id.into()],
+    );
+}
+
+/// Is the batch being run right now (its claim lock held by a session)?  Takes the lock for the rest of
+/// the transaction when it is free, so that no runner claims the batch meanwhile.
+pub fn take_if_idle(batch_id: Uuid) -> bool {
+    first_value::<bool>(
+        &format!("SELECT pg_catalog.pg_try_advisory_xact_lock({CLAIM_KEY})"),
+        &[batch_id.into()],
+    )
+    .unwrap_or(false)
+}
+
+/// Count the attempt and read the request, in one statement (so the request is read with the snapshot
+/// that found the batch still PROCESSING).
+fn mark_claimed(kind: &'static Kind, batch_id: Uuid) -> Option<Claim> {
+    let sql = format!(
+        "UPDATE {table} AS t SET run_attempts = t.run_attempts + 1, runner_pid = pg_catalog.pg_backend_pid()
+          WHERE t.{id} = $1 AND t.status = 'PROCESSING'
+         RETURNING t.client_id, t.run_as::oid, t.run_attempts, t.last_error, pg_catalog.to_jsonb(t)::text",
+        table = kind.table,
+        id = kind.id_column
+    );
+    Spi::connect_mut(|spi| {
+        let rows = spi
+            .update(&sql, Some(1), &[batch_id.into()])
+            .expect("claim batch");
+        if rows.is_empty() {
+            return None;
+        }
+        let row = rows.first();
+        let request = row.get::<String>(5).expect("request").unwrap_or_default();
+        Some(Claim {
+            kind,
+            batch: Batch {
                 client_id: row.get::<i64>(1).expect("client_id").expect("client_id"),
-                batch_id: row.get::<Uuid>(2).expect("batch id").expect("batch id"),
-                run_as: row.get::<pg_sys::Oid>(3).expect("run_as").expect("run_as"),
-            })
+                batch_id,
+                request: serde_json::from_str(&request).unwrap_or(serde_json::Value::Null),
+            },
+            run_as: row.get::<pg_sys::Oid>(2).expect("run_as").expect("run_as"),
+            attempts: row.get::<i32>(3).expect("attempts").unwrap_or(1),
+            last_error: row.get::<String>(4).expect("last_error"),
         })
     })
 }
 
-/// Runs `work` in a subtransaction: kept when it returns Ok, rolled back when it returns Err or raises.
+/// Claim the next due batch within the scope (as the extension's owner: the status rows are its own).
+/// The caller commits before `run_claimed`, so that the attempt counts even if the run kills the process.
+pub fn claim_next(scope: &Scope) -> Option<Claim> {
+    access::as_owner(|| {
+        for (kind, batch_id) in candidates(scope) {
+            let kind = *kinds().get(kind)?;
+            if !try_claim_lock(batch_id) {
+                continue; // another session runs it; the rest of that client's queue waits
+            }
+            match mark_claimed(kind, batch_id) {
+                Some(claim) => return Some(claim),
+                None => release_claim_lock(batch_id),
+            }
+        }
+        None
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Run
+
+/// Runs `work` in a subtransaction: kept when it returns Ok, rolled back when it returns Err or raises
+/// (the error's SQLSTATE is kept in the rejection).
 fn in_subtransaction<R>(work: impl FnOnce() -> Outcome<R>) -> Outcome<R> {
     // SAFETY: the standard PL exception-block dance (pl_exec.c): remember the caller's memory context
     // and resource owner, and restore both whichever way the subtransaction ends.
@@ -115,206 +258,355 @@ fn in_subtransaction<R>(work: impl FnOnce() -> Outcome<R>) -> Outcome<R> {
         .catch_others(|caught| {
             pg_sys::MemoryContextSwitchTo(caller_cxt);
             end(false);
-            Err(Rejection::new(SYSTEM_ERROR, describe(&caught)))
+            let (message, sqlstate) = describe(&caught);
+            Err(Rejection::new(SYSTEM_ERROR, message).with_sqlstate(sqlstate))
         })
         .execute()
     }
 }
 
-fn describe(caught: &pg_sys::panic::CaughtError) -> String {
+/// A five-character SQLSTATE from its packed form (MAKE_SQLSTATE).
+fn sqlstate_text(code: i32) -> String {
+    (0..5)
+        .map(|i| char::from((((code >> (6 * i)) & 0x3F) as u8) + b'0'))
+        .collect()
+}
+
+fn describe(caught: &pg_sys::panic::CaughtError) -> (String, Option<String>) {
     use pg_sys::panic::CaughtError::*;
     match caught {
-        PostgresError(e) | ErrorReport(e) | RustPanic { ereport: e, .. } => match e.detail() {
-            Some(detail) => format!("{} ({detail})", e.message()),
-            None => e.message().to_owned(),
-        },
-    }
-}
-
-fn finish(
-    kind: &Kind,
-    client_id: i64,
-    batch_id: Uuid,
-    started: Timestamp,
-    outcome: Outcome<()>,
-) -> String {
-    let (status, code, message) = match outcome {
-        Ok(()) => ("COMPLETED", None, None),
-        Err(r) => ("ERROR", Some(r.code), Some(r.message)),
-    };
-    let sql = format!(
-        "WITH done AS (
-             UPDATE {table} SET status = $3, error_code = $4, error_message = $5,
-                    start_date = $6, update_date = clock_timestamp()::timestamp
-              WHERE client_id = $1 AND {id} = $2
-             RETURNING {id} AS batch_id, status)
-         SELECT pg_notify($7, json_build_object('batch_id', batch_id, 'status', status)::text)
-         FROM done",
-        table = kind.table,
-        id = kind.id_column
-    );
-    access::as_owner(|| {
-        Spi::run_with_args(
-            &sql,
-            &[
-                client_id.into(),
-                batch_id.into(),
-                status.into(),
-                code.into(),
-                message.into(),
-                started.into(),
-                NOTIFY_CHANNEL.into(),
-            ],
-        )
-        .expect("record batch status");
-        (kind.release)(client_id, batch_id);
-    });
-    status.to_owned()
-}
-
-fn now() -> Timestamp {
-    Spi::get_one::<Timestamp>("SELECT clock_timestamp()::timestamp")
-        .expect("clock")
-        .expect("clock")
-}
-
-/// Claim and run the oldest due batch within the scope; None when nothing is due.  The work runs with
-/// the rights of the role that submitted it, checked again first.
-pub fn run_next(scope: &Scope) -> Option<Ran> {
-    KINDS.iter().find_map(|kind| {
-        let Claimed {
-            client_id: client,
-            batch_id,
-            run_as,
-        } = claim(kind, scope)?;
-        let started = now();
-        let outcome = in_subtransaction(|| {
-            access::recheck_submitter(client, run_as, batch_id)?;
-            access::as_role(run_as, || (kind.run)(client, batch_id))
-        });
-        let status = finish(kind, client, batch_id, started, outcome);
-        Some(Ran {
-            kind: kind.name,
-            batch_id,
-            client_id: client,
-            status,
-        })
-    })
-}
-
-/// Run the due batches now, in the calling session and transaction (for isolation tests, pg_cron, and
-/// servers where the worker cannot be preloaded).  Each batch still runs all-or-nothing, with its
-/// submitter's rights.  Only batches of clients the caller operates on are run.
-#[pg_extern(volatile, parallel_unsafe)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
-fn run_pending_batches(
-    client_id: default!(Option<i64>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(kind, String),
-        name!(batch_id, Uuid),
-        name!(client_id, i64),
-        name!(status, String),
-    ),
-> {
-    if let Some(client) = client_id {
-        if !access::check_entitled(client, Level::Operator, "run_pending_batches") {
-            return TableIterator::new(Vec::new());
+        PostgresError(e) | ErrorReport(e) | RustPanic { ereport: e, .. } => {
+            let message = match e.detail() {
+                Some(detail) => format!("{} ({detail})", e.message()),
+                None => e.message().to_owned(),
+            };
+            (message, Some(sqlstate_text(e.sql_error_code() as i32)))
         }
     }
-    let scope = Scope {
-        client_id,
-        clients: access::entitled_clients(Level::Operator),
-    };
-    let ran: Vec<_> = std::iter::from_fn(|| run_next(&scope))
-        .map(|r| (r.kind.to_owned(), r.batch_id, r.client_id, r.status))
-        .collect();
-    TableIterator::new(ran)
 }
 
-/// Status of a batch of any kind by id, or None.
-fn status_of(batch_id: Uuid) -> Option<String> {
-    let sql = KINDS
-        .iter()
-        .map(|k| format!("SELECT status FROM {} WHERE {} = $1", k.table, k.id_column))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    crate::reply::first_value::<String>(&sql, &[batch_id.into()])
+thread_local! {
+    static CURRENT: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-fn submitted_by_this_transaction(batch_id: Uuid) -> bool {
-    let sql = KINDS
-        .iter()
-        .map(|k| format!("SELECT xmin FROM {} WHERE {} = $1", k.table, k.id_column))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    Spi::get_one_with_args::<bool>(
-        &format!(
-            "SELECT coalesce(bool_or(b.xmin::text = pg_current_xact_id_if_assigned()::text), false)
-             FROM ({sql}) AS b"
-        ),
+/// Show what the running batch is doing in pg_stat_activity (`query` of the runner).
+pub fn report_step(step: &str) {
+    let text = CURRENT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|head| format!("{head}: {step}"))
+            .unwrap_or_else(|| step.to_owned())
+    });
+    if let Ok(text) = std::ffi::CString::new(text) {
+        // SAFETY: copies the text into this backend's activity slot.
+        unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, text.as_ptr()) };
+    }
+}
+
+fn cancel_requested(batch_id: Uuid) -> bool {
+    first_value::<bool>(
+        "SELECT true FROM backout.batch_cancel WHERE batch_id = $1",
         &[batch_id.into()],
     )
-    .expect("xmin lookup")
     .unwrap_or(false)
 }
 
-fn wait_a_little() {
-    // SAFETY: plain latch wait of the calling backend, as pg_sleep does.
-    unsafe {
-        pg_sys::WaitLatch(
-            pg_sys::MyLatch,
-            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
-            10,
-            pg_sys::PG_WAIT_EXTENSION,
-        );
-        pg_sys::ResetLatch(pg_sys::MyLatch);
-    }
-    pgrx::check_for_interrupts!();
+// timeout.h, not in pgrx's bindings.  STATEMENT_TIMEOUT is the fourth TimeoutId (PostgreSQL 15).
+const STATEMENT_TIMEOUT: std::ffi::c_int = 3;
+unsafe extern "C-unwind" {
+    fn enable_timeout_after(id: std::ffi::c_int, delay_ms: std::ffi::c_int);
+    fn disable_timeout(id: std::ffi::c_int, keep_indicator: bool);
+    fn get_timeout_indicator(id: std::ffi::c_int, reset_indicator: bool) -> bool;
 }
 
-/// The client of a batch of any kind, looked up as the owner (whoever may see it).
-fn client_of(batch_id: Uuid) -> Option<i64> {
-    let sql = KINDS
+fn is_background_runner() -> bool {
+    // SAFETY: reads a process-global flag.
+    unsafe { pg_sys::IsBackgroundWorker }
+}
+
+/// Arm pg_backout.lock_timeout for the rest of the transaction, and pg_backout.batch_timeout (a
+/// background runner only: a session's own statement_timeout governs CALL run_pending_batches()).
+fn arm_timeouts() {
+    Spi::run_with_args(
+        "SELECT pg_catalog.set_config('lock_timeout', $1, true)",
+        &[format!("{}ms", LOCK_TIMEOUT_MS.get().max(0)).into()],
+    )
+    .expect("lock_timeout");
+    let batch_ms = BATCH_TIMEOUT_MS.get();
+    if is_background_runner() && batch_ms > 0 {
+        // SAFETY: the statement-timeout timer of this process, which no client statement uses.
+        unsafe { enable_timeout_after(STATEMENT_TIMEOUT, batch_ms) };
+    }
+}
+
+/// Disarms the batch timeout; returns whether it fired.
+fn disarm_timeouts() -> bool {
+    if !is_background_runner() {
+        return false;
+    }
+    // SAFETY: as in arm_timeouts.
+    unsafe {
+        let fired = get_timeout_indicator(STATEMENT_TIMEOUT, true);
+        disable_timeout(STATEMENT_TIMEOUT, false);
+        fired
+    }
+}
+
+/// What becomes of a batch after a run.
+enum Verdict {
+    Completed,
+    Retry(Rejection),
+    Failed(Rejection),
+}
+
+fn judge(claim: &Claim, outcome: Outcome<()>, timed_out: bool) -> Verdict {
+    let rejection = match outcome {
+        Ok(()) => return Verdict::Completed,
+        Err(r) => r,
+    };
+    let transient = rejection
+        .sqlstate
+        .as_deref()
+        .is_some_and(|s| TRANSIENT.contains(&s));
+    if !transient {
+        return Verdict::Failed(rejection);
+    }
+    if cancel_requested(claim.batch.batch_id) {
+        return Verdict::Failed(Rejection::new(CANCELLED, "cancelled by backout.cancel_batch while it ran; its work was rolled back"));
+    }
+    if timed_out {
+        return Verdict::Failed(
+            Rejection::new(BATCH_TIMEOUT, format!("the batch ran longer than pg_backout.batch_timeout ({} ms); its work was rolled back", BATCH_TIMEOUT_MS.get()))
+                .with_sqlstate(rejection.sqlstate.clone()),
+        );
+    }
+    if claim.attempts >= MAX_ATTEMPTS.get().max(1) {
+        return Verdict::Failed(
+            Rejection::new(
+                rejection.code,
+                format!(
+                    "gave up after {} attempts (pg_backout.max_attempts); last error: {}",
+                    claim.attempts, rejection.message
+                ),
+            )
+            .with_sqlstate(rejection.sqlstate.clone()),
+        );
+    }
+    Verdict::Retry(rejection)
+}
+
+/// Seconds to wait before attempt n+1: 1, 2, 4, ... capped at a minute.
+fn backoff_seconds(attempts: i32) -> f64 {
+    2f64.powi((attempts - 1).clamp(0, 6)).min(60.0)
+}
+
+fn record(claim: &Claim, verdict: &Verdict) -> String {
+    let (status, code, message, sqlstate, retry_in) = match verdict {
+        Verdict::Completed => ("COMPLETED", None, None, None, None),
+        Verdict::Failed(r) => ("ERROR", Some(r.code), Some(r.message.clone()), r.sqlstate.clone(), None),
+        Verdict::Retry(r) => (
+            "PROCESSING",
+            None,
+            Some(r.message.clone()),
+            r.sqlstate.clone(),
+            Some(backoff_seconds(claim.attempts)),
+        ),
+    };
+    let sql = format!(
+        "WITH done AS (
+             UPDATE {table} SET status = $2, error_code = $3,
+                    error_message = CASE WHEN $2 = 'PROCESSING' THEN error_message ELSE $4 END,
+                    last_error = CASE WHEN $2 = 'PROCESSING' THEN $4 ELSE last_error END,
+                    error_sqlstate = $5, runner_pid = NULL,
+                    next_attempt_at = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => $6),
+                    update_date = pg_catalog.clock_timestamp()::timestamp
+              WHERE {id} = $1
+             RETURNING {id} AS batch_id, status)
+         SELECT pg_catalog.pg_notify($7, pg_catalog.json_build_object('batch_id', batch_id, 'status', status)::text)
+         FROM done WHERE status <> 'PROCESSING'",
+        table = claim.kind.table,
+        id = claim.kind.id_column
+    );
+    Spi::run_with_args(
+        &sql,
+        &[
+            claim.batch.batch_id.into(),
+            status.into(),
+            code.into(),
+            message.into(),
+            sqlstate.into(),
+            retry_in.into(),
+            NOTIFY_CHANNEL.into(),
+        ],
+    )
+    .expect("record batch status");
+    if status != "PROCESSING" {
+        (claim.kind.release)(claim.batch.client_id, claim.batch.batch_id);
+        Spi::run_with_args(
+            "DELETE FROM backout.batch_cancel WHERE batch_id = $1",
+            &[claim.batch.batch_id.into()],
+        )
+        .expect("cancel marker");
+    }
+    status.to_owned()
+}
+
+/// Before running: a cancelled batch, or one whose runners died too often, ends here.
+fn refuse_before_running(claim: &Claim) -> Option<Verdict> {
+    if cancel_requested(claim.batch.batch_id) {
+        return Some(Verdict::Failed(Rejection::new(CANCELLED, "cancelled by backout.cancel_batch before it ran")));
+    }
+    let max = MAX_ATTEMPTS.get().max(1);
+    (claim.attempts > max).then(|| {
+        Verdict::Failed(Rejection::new(
+            SYSTEM_ERROR,
+            format!(
+                "gave up after {max} attempts (pg_backout.max_attempts): its runner ended without finishing (crash, kill or FATAL error){}",
+                claim.last_error.as_deref().map(|e| format!("; last error: {e}")).unwrap_or_default()
+            ),
+        ))
+    })
+}
+
+/// Run a claimed batch and record the outcome, in the current transaction; releases the claim.
+pub fn run_claimed(claim: Claim) -> Ran {
+    let (kind, client_id, batch_id) = (claim.kind, claim.batch.client_id, claim.batch.batch_id);
+    CURRENT.with(|c| {
+        *c.borrow_mut() = Some(format!(
+            "pg_backout {} {batch_id} (client {client_id}, attempt {})",
+            kind.name, claim.attempts
+        ))
+    });
+    report_step("starting");
+    let verdict = access::as_owner(|| refuse_before_running(&claim)).unwrap_or_else(|| {
+        arm_timeouts();
+        let outcome = in_subtransaction(|| {
+            access::recheck_submitter(client_id, claim.run_as, batch_id)?;
+            access::as_role(claim.run_as, || (kind.run)(&claim.batch))
+        });
+        let timed_out = disarm_timeouts();
+        access::as_owner(|| judge(&claim, outcome, timed_out))
+    });
+    let status = access::as_owner(|| {
+        let status = record(&claim, &verdict);
+        release_claim_lock(batch_id);
+        status
+    });
+    CURRENT.with(|c| *c.borrow_mut() = None);
+    report_step("idle");
+    Ran {
+        kind: kind.name,
+        batch_id,
+        client_id,
+        status,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Lookups shared by the SQL-facing functions (batch_api.rs)
+
+fn by_id_sql(columns: &str) -> String {
+    kinds()
         .iter()
         .map(|k| {
             format!(
-                "SELECT client_id FROM {} WHERE {} = $1",
-                k.table, k.id_column
+                "SELECT {columns} FROM {table} WHERE {id} = $1",
+                table = k.table,
+                id = k.id_column
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// Status of a batch of any kind by id, as the caller may see it (row-level security), or None.
+pub fn status_of(batch_id: Uuid) -> Option<String> {
+    first_value::<String>(&by_id_sql("status"), &[batch_id.into()])
+}
+
+/// The client of a batch of any kind, looked up as the owner (whoever may see it).
+pub fn client_of(batch_id: Uuid) -> Option<i64> {
+    access::as_owner(|| first_value::<i64>(&by_id_sql("client_id"), &[batch_id.into()]))
+}
+
+/// The kind, client, status and runner of a batch, as the owner.
+pub fn lookup(batch_id: Uuid) -> Option<(&'static Kind, i64, String)> {
+    let sql = kinds()
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            format!(
+                "SELECT {i}, client_id, status FROM {table} WHERE {id} = $1",
+                table = k.table,
+                id = k.id_column
             )
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    access::as_owner(|| crate::reply::first_value::<i64>(&sql, &[batch_id.into()]))
+    access::as_owner(|| {
+        Spi::connect_mut(|spi| {
+            let rows = spi.update(&sql, Some(1), &[batch_id.into()]).expect("batch lookup");
+            if rows.is_empty() {
+                return None;
+            }
+            let row = rows.first();
+            let kind = *kinds().get(row.get::<i32>(1).ok()?? as usize)?;
+            Some((kind, row.get::<i64>(2).ok()??, row.get::<String>(3).ok()??))
+        })
+    })
 }
 
-/// Wait until a batch leaves PROCESSING or the timeout passes; returns its status (PROCESSING on
-/// timeout).  For scripts and tests; clients may LISTEN on pg_backout_batch instead.  A batch of a
-/// client the caller may not read does not exist for it.
-#[pg_extern(volatile, parallel_unsafe)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
-fn wait_for_batch(batch_id: Uuid, timeout: default!(Interval, "'5 minutes'")) -> String {
-    // SAFETY: reads the transaction isolation level of this backend.
-    if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
-        error!("wait_for_batch cannot see a batch finish from a REPEATABLE READ or SERIALIZABLE transaction; call it in READ COMMITTED");
+pub fn submitted_by_this_transaction(batch_id: Uuid) -> bool {
+    first_value::<bool>(
+        &format!(
+            "SELECT COALESCE(bool_or(b.xmin = (pg_catalog.pg_current_xact_id_if_assigned())::xid), false)
+             FROM ({}) AS b",
+            by_id_sql("xmin")
+        ),
+        &[batch_id.into()],
+    )
+    .unwrap_or(false)
+}
+
+/// Checks a caller may run batches of a client at all (run_next_batch, run_pending_batches).
+pub fn scope_for_caller(client_id: Option<i64>, function: &str) -> Option<Scope> {
+    if let Some(client) = client_id {
+        if !access::check_entitled(client, Level::Operator, function) {
+            return None;
+        }
     }
-    if let Some(client) = client_of(batch_id) {
-        access::check_entitled(client, Level::Reader, "wait_for_batch");
-    }
-    let Some(mut status) = status_of(batch_id) else {
-        error!("batch {batch_id} does not exist");
-    };
-    if status == "PROCESSING" && submitted_by_this_transaction(batch_id) {
-        error!(
-            "batch {batch_id} was submitted by this transaction and cannot start before it commits"
+    Some(Scope {
+        client_id,
+        clients: access::entitled_clients(Level::Operator),
+    })
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use super::*;
+
+    #[pg_test]
+    fn sqlstates_unpack() {
+        assert_eq!(
+            sqlstate_text(PgSqlErrorCode::ERRCODE_T_R_DEADLOCK_DETECTED as i32),
+            "40P01"
+        );
+        assert_eq!(
+            sqlstate_text(PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE as i32),
+            "55P03"
+        );
+        assert_eq!(
+            sqlstate_text(PgSqlErrorCode::ERRCODE_DIVISION_BY_ZERO as i32),
+            "22012"
         );
     }
-    let deadline = Instant::now() + Duration::from_micros(timeout.as_micros().max(0) as u64);
-    worker::start_runner_if_idle();
-    while status == "PROCESSING" && Instant::now() < deadline {
-        wait_a_little();
-        status = status_of(batch_id).unwrap_or_default();
+
+    #[pg_test]
+    fn backoff_doubles_up_to_a_minute() {
+        assert_eq!(backoff_seconds(1), 1.0);
+        assert_eq!(backoff_seconds(2), 2.0);
+        assert_eq!(backoff_seconds(3), 4.0);
+        assert_eq!(backoff_seconds(30), 60.0);
     }
-    status
 }

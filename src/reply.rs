@@ -11,6 +11,8 @@ pub const NOT_FOUND: &str = "NOT_FOUND";
 pub struct Rejection {
     pub code: &'static str,
     pub message: String,
+    /// The SQLSTATE of the database error behind it, if any.
+    pub sqlstate: Option<String>,
 }
 
 impl Rejection {
@@ -18,7 +20,13 @@ impl Rejection {
         Rejection {
             code,
             message: message.into(),
+            sqlstate: None,
         }
+    }
+
+    pub fn with_sqlstate(mut self, sqlstate: Option<String>) -> Self {
+        self.sqlstate = sqlstate;
+        self
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {

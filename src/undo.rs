@@ -4,7 +4,7 @@
 //! rejected) and returns; a runner reverses every completed billing batch of the client and date in one
 //! transaction holding the client's exclusive lock.
 use crate::access::{self, as_owner, require_client, Level};
-use crate::batches::{holds_nothing, Kind, SYSTEM_ERROR};
+use crate::batches::{holds_nothing, Batch, Kind, SYSTEM_ERROR};
 use crate::billing::parse_billing_date;
 use crate::reply::{first_value, required, required_batch_key, Outcome, Rejection, NOT_FOUND};
 use crate::reversal::{self, Target};
@@ -257,31 +257,24 @@ struct UndoRequest {
     discard_usage: bool,
 }
 
-fn load(client_id: i64, batch_id: Uuid) -> UndoRequest {
-    Spi::connect(|spi| {
-        let row = spi
-            .select(
-                "SELECT billing_date, discard_usage FROM backout.undo_batch WHERE client_id = $1 AND undo_batch_id = $2",
-                Some(1),
-                &[client_id.into(), batch_id.into()],
-            )
-            .expect("undo request")
-            .first();
-        UndoRequest {
-            billing_date: row
-                .get::<Date>(1)
-                .expect("billing_date")
-                .expect("billing_date"),
-            discard_usage: row.get::<bool>(2).expect("discard_usage").unwrap_or(false),
-        }
+/// The request as the claim read it (the batch's row as json).
+fn request_of(batch: &Batch) -> Outcome<UndoRequest> {
+    let billing_date = batch.request["billing_date"]
+        .as_str()
+        .and_then(crate::dates::parse_day)
+        .ok_or_else(|| Rejection::new(SYSTEM_ERROR, "the undo request has no billing date"))?;
+    Ok(UndoRequest {
+        billing_date,
+        discard_usage: batch.request["discard_usage"].as_bool().unwrap_or(false),
     })
 }
 
-/// Every invoice of the client's completed billing batches of the date.
+/// Every invoice of the client's completed billing batches of the date (read after the client lock was
+/// taken, with a fresh snapshot: the read-write SPI path).
 fn target(client_id: i64, day: Date) -> Target {
-    Spi::connect(|spi| {
+    Spi::connect_mut(|spi| {
         let row = spi
-            .select(
+            .update(
                 "SELECT coalesce(array_agg(DISTINCT b.billing_batch_id), '{}'),
                         coalesce(array_agg(i.invoice_no) FILTER (WHERE i.invoice_no IS NOT NULL), '{}')
                  FROM backout.billing_batch b
@@ -303,9 +296,12 @@ fn target(client_id: i64, day: Date) -> Target {
 }
 
 /// The batch: under the client's exclusive lock, reverse every completed run of the date.
-fn run_undo(client_id: i64, batch_id: Uuid) -> Outcome<()> {
-    let request = load(client_id, batch_id);
+fn run_undo(batch: &Batch) -> Outcome<()> {
+    let (client_id, batch_id) = (batch.client_id, batch.batch_id);
+    let request = request_of(batch)?;
+    crate::batches::report_step("waiting for the client lock");
     locks::lock_client_exclusive(client_id);
+    crate::batches::report_step("reversing billing");
     let target = target(client_id, request.billing_date);
     if target.batches.is_empty() {
         return Err(Rejection::new(SYSTEM_ERROR, NO_BILLING_BATCH));

@@ -17,6 +17,7 @@ use pgrx::bgworkers::{
     SignalWakeFlags,
 };
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use crate::batches;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgXactCallbackEvent};
 use std::cell::Cell;
@@ -61,6 +62,36 @@ pub fn define_settings() {
         &WORKER_ROLE,
         GucContext::Sighup,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"pg_backout.max_attempts",
+        c"Runs of a batch before it ends ERROR: transient failures retried, runners that died counted.",
+        c"",
+        &batches::MAX_ATTEMPTS,
+        1,
+        100,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"pg_backout.lock_timeout",
+        c"lock_timeout inside a batch: a batch waiting longer for a lock is retried later (0: wait forever).",
+        c"",
+        &batches::LOCK_TIMEOUT_MS,
+        0,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"pg_backout.batch_timeout",
+        c"Longest run of a batch in a background runner; a batch running longer ends ERROR (0: no limit).",
+        c"",
+        &batches::BATCH_TIMEOUT_MS,
+        0,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
     );
     GucRegistry::define_bool_guc(
         c"pg_backout.start_runners",
@@ -332,8 +363,10 @@ pub extern "C-unwind" fn pg_backout_runner_main(arg: pg_sys::Datum) {
     if !extension_ready() {
         return;
     }
-    let every_client = crate::batches::Scope::EVERY_CLIENT;
-    while BackgroundWorker::transaction(|| crate::batches::run_next(&every_client)).is_some() {
+    let every_client = batches::Scope::EVERY_CLIENT;
+    // Two transactions per batch: the claim (its attempt counted) commits before the run starts.
+    while let Some(claim) = BackgroundWorker::transaction(|| batches::claim_next(&every_client)) {
+        BackgroundWorker::transaction(|| batches::run_claimed(claim));
         pgrx::check_for_interrupts!();
     }
 }
