@@ -181,7 +181,8 @@ pub fn take_if_idle(batch_id: Uuid) -> bool {
 /// that found the batch still PROCESSING).
 fn mark_claimed(kind: &'static Kind, batch_id: Uuid) -> Option<Claim> {
     let sql = format!(
-        "UPDATE {table} AS t SET run_attempts = t.run_attempts + 1, runner_pid = pg_catalog.pg_backend_pid()
+        "UPDATE {table} AS t SET run_attempts = t.run_attempts + 1, runner_pid = pg_catalog.pg_backend_pid(),
+                               start_date = pg_catalog.clock_timestamp()::timestamp
           WHERE t.{id} = $1 AND t.status = 'PROCESSING'
          RETURNING t.client_id, t.run_as::oid, t.run_attempts, t.last_error, pg_catalog.to_jsonb(t)::text",
         table = kind.table,
@@ -214,14 +215,25 @@ fn mark_claimed(kind: &'static Kind, batch_id: Uuid) -> Option<Claim> {
 /// The caller commits before `run_claimed`, so that the attempt counts even if the run kills the process.
 pub fn claim_next(scope: &Scope) -> Option<Claim> {
     access::as_owner(|| {
-        for (kind, batch_id) in candidates(scope) {
-            let kind = *kinds().get(kind)?;
-            if !try_claim_lock(batch_id) {
-                continue; // another session runs it; the rest of that client's queue waits
+        // A head that finished while we waited for its row makes the next batch of its client the head:
+        // look again (a fresh snapshot) until every head is claimed by someone or nothing is due.
+        for _ in 0..10 {
+            let mut finished_meanwhile = false;
+            for (kind, batch_id) in candidates(scope) {
+                let kind = *kinds().get(kind)?;
+                if !try_claim_lock(batch_id) {
+                    continue; // another session runs it; the rest of that client's queue waits
+                }
+                match mark_claimed(kind, batch_id) {
+                    Some(claim) => return Some(claim),
+                    None => {
+                        release_claim_lock(batch_id);
+                        finished_meanwhile = true;
+                    }
+                }
             }
-            match mark_claimed(kind, batch_id) {
-                Some(claim) => return Some(claim),
-                None => release_claim_lock(batch_id),
+            if !finished_meanwhile {
+                return None;
             }
         }
         None

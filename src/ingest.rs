@@ -28,14 +28,15 @@ const JSON_SOURCE: &str = r#"
            END AS shape_error
     FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#;
 
-/// Records staged for a file, in the order they were COPYed.
+/// Records staged for a file, in the order they were COPYed: the rows seen when the call started ($3 =
+/// their staging ids), so that rows COPYed meanwhile are neither ingested unchecked nor deleted unread.
 const STAGING_SOURCE: &str = r#"
     SELECT row_number() OVER (ORDER BY s.staging_id) AS record_no,
            s.record_id, s.acct_no, s.client_acct_id, s.usage_type_code, s.usage_date, s.units,
            s.client_record_id, s.qualifier_1, s.qualifier_2, s.qualifier_3, s.qualifier_4,
            NULL::text AS shape_error
     FROM backout.usage_staging s
-    WHERE s.client_id = $1 AND s.file_name = $2"#;
+    WHERE s.client_id = $1 AND s.file_name = $2 AND s.staging_id = ANY ($3)"#;
 
 /// Typed values and resolved references of every record ($1 = client_id); NULL where a value is invalid.
 const RESOLVE: &str = r#"
@@ -246,6 +247,20 @@ fn reject_duplicate_file(client_id: i64, file_name: &str) -> Outcome<()> {
     }
 }
 
+/// A file claimed by a PROCESSING backout would be deleted by it right after being ingested.
+fn reject_file_being_backed_out(client_id: i64, file_name: &str) -> Outcome<()> {
+    match first_value::<String>(
+        "SELECT backout_batch_id::text FROM backout.backout_file_claim WHERE client_id = $1 AND file_name = $2",
+        &[client_id.into(), file_name.into()],
+    ) {
+        None => Ok(()),
+        Some(batch) => Err(Rejection::new(
+            crate::backout::BACKOUT_IN_PROGRESS,
+            format!("file {file_name:?} is being backed out (backout batch {batch}); process it again after that backout completes"),
+        )),
+    }
+}
+
 fn first_invalid_record(source: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome<()> {
     let problem = first_value::<String>(&pipeline(source, VALIDATE), args);
     match problem {
@@ -281,6 +296,7 @@ fn ingest_file(
     locks::lock_client_shared(client_id);
     locks::lock_file(client_id, file_name);
     reject_duplicate_file(client_id, file_name)?;
+    reject_file_being_backed_out(client_id, file_name)?;
     first_invalid_record(source, args)?;
     Ok(ingest(source, args))
 }
@@ -305,12 +321,12 @@ fn process_json(
 fn process_staged(client_id: Option<i64>, file_name: Option<&str>) -> Outcome<Ingested> {
     let file_name = check_file_name(file_name)?;
     let client_id = require_client(client_id, Level::Operator, "process_staged_usage_file")?;
-    let staged = Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT FROM backout.usage_staging WHERE client_id = $1 AND file_name = $2)",
+    let staged = first_value::<Vec<i64>>(
+        "SELECT array_agg(staging_id) FROM backout.usage_staging WHERE client_id = $1 AND file_name = $2",
         &[client_id.into(), file_name.into()],
     )
-    .expect("staging lookup");
-    if staged != Some(true) {
+    .unwrap_or_default();
+    if staged.is_empty() {
         return Err(Rejection::invalid(format!(
             "no rows staged in backout.usage_staging for client {client_id} and file {file_name:?}"
         )));
@@ -319,11 +335,11 @@ fn process_staged(client_id: Option<i64>, file_name: Option<&str>) -> Outcome<In
         client_id,
         file_name,
         STAGING_SOURCE,
-        &[client_id.into(), file_name.into()],
+        &[client_id.into(), file_name.into(), staged.clone().into()],
     )?;
     Spi::run_with_args(
-        "DELETE FROM backout.usage_staging WHERE client_id = $1 AND file_name = $2",
-        &[client_id.into(), file_name.into()],
+        "DELETE FROM backout.usage_staging WHERE client_id = $1 AND file_name = $2 AND staging_id = ANY ($3)",
+        &[client_id.into(), file_name.into(), staged.into()],
     )
     .expect("clear staging");
     Ok(done)

@@ -26,7 +26,11 @@ CREATE FUNCTION regress.answer(call text, client bigint) RETURNS text LANGUAGE p
 DECLARE
     result text;
 BEGIN
-    EXECUTE format('SELECT string_agg(row_to_json(r)::text, '' '') FROM (%s) AS r', format(call, client)) INTO result;
+    IF call LIKE 'CALL %' THEN
+        EXECUTE format(call, client) INTO result;
+    ELSE
+        EXECUTE format('SELECT string_agg(row_to_json(r)::text, '' '') FROM (%s) AS r', format(call, client)) INTO result;
+    END IF;
     RETURN regexp_replace(replace(coalesce(result, '(no rows)'), client::text, '<client>'),
                           '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
 EXCEPTION WHEN OTHERS THEN
@@ -146,7 +150,12 @@ INSERT INTO regress.calls VALUES
   ('backout.process_usage_file(bigint, text, jsonb)', $$SELECT * FROM backout.process_usage_file(%s, 'new.json', regress.march_file())$$),
   ('backout.revoke_client(regrole, bigint)', $$SELECT backout.revoke_client('regress_alice', %s)$$),
   ('backout.run_billing(bigint, text)', $$SELECT * FROM backout.run_billing(%s, '2026-05-01')$$),
-  ('backout.run_pending_batches(bigint)', $$SELECT * FROM backout.run_pending_batches(%s)$$),
+  ('backout.run_pending_batches(bigint, bigint)', $$CALL backout.run_pending_batches(%s)$$),
+  ('backout.run_next_batch(bigint)', $$SELECT * FROM backout.run_next_batch(%s)$$),
+  ('backout.claim_batch(bigint)', $$SELECT backout.claim_batch(%s)$$),
+  ('backout.run_claimed_batch()', $$SELECT backout.run_claimed_batch(), %s AS c$$),
+  ('backout.cancel_batch(uuid, bigint)', $$SELECT * FROM backout.cancel_batch((SELECT id FROM regress.ids WHERE name = 'undo'), %s)$$),
+  ('backout.prune_audit(interval)', $$SELECT * FROM backout.prune_audit('0 days'), (SELECT %s) AS c$$),
   ('backout.undo_job_schedule(text, bigint, boolean, text)', $$SELECT status, error_code, error_message, client_id FROM backout.undo_job_schedule('2026-04-01', %s)$$),
   ('backout.wait_for_batch(uuid, interval)', $$SELECT backout.wait_for_batch(CASE WHEN %s = 8001 THEN (SELECT id FROM regress.ids WHERE name = 'undo') ELSE gen_random_uuid() END, '1 second')$$);
 -- every function of the schema has a call above, and every call names a function of the schema
@@ -188,7 +197,7 @@ SELECT DISTINCT client_id, operation FROM backout.operations ORDER BY 1, 2;
 SELECT regress.error_of($$SELECT * FROM backout.undo_job_schedule('2026-04-01', 8001)$$);
 SELECT regress.error_of($$SELECT * FROM backout.run_billing(8001, '2026-05-01')$$);
 SELECT regress.error_of($$UPDATE backout.billing_profile SET next_bill_date = '2030-01-01' WHERE client_id = 8001$$);
-SELECT regress.error_of($$SELECT * FROM backout.run_pending_batches()$$);
+SELECT regress.error_of($$CALL backout.run_pending_batches()$$);
 RESET ROLE;
 
 ------------------------------------------------------------------------------------------------------------
@@ -262,17 +271,18 @@ SELECT backout.grant_client('regress_alice', 8001, 'operator');
 RESET ROLE;
 
 ------------------------------------------------------------------------------------------------------------
--- 10. run_pending_batches() runs only the batches of clients the caller operates on.
+-- 10. run_next_batch() runs only the batches of clients the caller operates on (so does CALL
+--     run_pending_batches(), tests/isolation/specs/engine_scope.spec).
 ------------------------------------------------------------------------------------------------------------
 BEGIN;
 SET LOCAL pg_backout.start_runners = off;
 SET LOCAL ROLE regress_alice;
 SELECT status FROM backout.undo_job_schedule('2026-04-01', 8001);
 SET LOCAL ROLE regress_carol;
-SELECT kind, status FROM backout.run_pending_batches();
-SELECT kind, status FROM backout.run_pending_batches(8001);
+SELECT kind, status FROM backout.run_next_batch();
+SELECT kind, status FROM backout.run_next_batch(8001);
 SET LOCAL ROLE regress_alice;
-SELECT kind, client_id, status FROM backout.run_pending_batches();
+SELECT kind, client_id, status FROM backout.run_next_batch();
 COMMIT;
 
 ------------------------------------------------------------------------------------------------------------
@@ -336,7 +346,7 @@ SELECT status, accounts_billed FROM backout.run_billing(8003, '2026-04-01');
 SELECT backout_batch_id AS hijack_backout FROM backout.backout_usage_file_transactions('march.json', 8003, 'ops', true) \gset
 SELECT backout.wait_for_batch(:'hijack_backout', '60 seconds');
 SELECT status, transactions_deleted FROM backout.get_usage_file_txns_backout_status(:'hijack_backout', 8003);
-SELECT * FROM backout.run_pending_batches();
+CALL backout.run_pending_batches();
 SELECT backout.grant_client('regress_carol', 8003, 'operator');
 -- and by an operator, also with public first
 SET ROLE regress_carol;
