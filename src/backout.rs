@@ -503,7 +503,11 @@ fn request_of(batch: &Batch) -> BackoutRequest {
     BackoutRequest {
         files: batch.request["file_list"]
             .as_array()
-            .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
         undo_billing: batch.request["undo_billing"].as_bool().unwrap_or(false),
     }

@@ -134,7 +134,9 @@ fn cancel(batch_id: Uuid, client_id: i64) -> Result<CancelRow, Rejection> {
     if status != "PROCESSING" {
         return Err(Rejection::new(
             "NOT_PROCESSING",
-            format!("batch {batch_id} is already {status}; only a PROCESSING batch can be cancelled"),
+            format!(
+                "batch {batch_id} is already {status}; only a PROCESSING batch can be cancelled"
+            ),
         ));
     }
     let caller = access::role_name(access::caller()).unwrap_or_default();

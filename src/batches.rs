@@ -311,7 +311,9 @@ pub fn report_step(step: &str) {
     });
     if let Ok(text) = std::ffi::CString::new(text) {
         // SAFETY: copies the text into this backend's activity slot.
-        unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, text.as_ptr()) };
+        unsafe {
+            pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, text.as_ptr())
+        };
     }
 }
 
@@ -384,7 +386,10 @@ fn judge(claim: &Claim, outcome: Outcome<()>, timed_out: bool) -> Verdict {
         return Verdict::Failed(rejection);
     }
     if cancel_requested(claim.batch.batch_id) {
-        return Verdict::Failed(Rejection::new(CANCELLED, "cancelled by backout.cancel_batch while it ran; its work was rolled back"));
+        return Verdict::Failed(Rejection::new(
+            CANCELLED,
+            "cancelled by backout.cancel_batch while it ran; its work was rolled back",
+        ));
     }
     if timed_out {
         return Verdict::Failed(
@@ -415,7 +420,13 @@ fn backoff_seconds(attempts: i32) -> f64 {
 fn record(claim: &Claim, verdict: &Verdict) -> String {
     let (status, code, message, sqlstate, retry_in) = match verdict {
         Verdict::Completed => ("COMPLETED", None, None, None, None),
-        Verdict::Failed(r) => ("ERROR", Some(r.code), Some(r.message.clone()), r.sqlstate.clone(), None),
+        Verdict::Failed(r) => (
+            "ERROR",
+            Some(r.code),
+            Some(r.message.clone()),
+            r.sqlstate.clone(),
+            None,
+        ),
         Verdict::Retry(r) => (
             "PROCESSING",
             None,
@@ -429,7 +440,7 @@ fn record(claim: &Claim, verdict: &Verdict) -> String {
              UPDATE {table} SET status = $2, error_code = $3,
                     error_message = CASE WHEN $2 = 'PROCESSING' THEN error_message ELSE $4 END,
                     last_error = CASE WHEN $2 = 'PROCESSING' THEN $4 ELSE last_error END,
-                    error_sqlstate = $5, runner_pid = NULL,
+                    error_sqlstate = CASE WHEN $2 = 'COMPLETED' THEN error_sqlstate ELSE $5 END, runner_pid = NULL,
                     next_attempt_at = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => $6),
                     update_date = pg_catalog.clock_timestamp()::timestamp
               WHERE {id} = $1
@@ -466,7 +477,10 @@ fn record(claim: &Claim, verdict: &Verdict) -> String {
 /// Before running: a cancelled batch, or one whose runners died too often, ends here.
 fn refuse_before_running(claim: &Claim) -> Option<Verdict> {
     if cancel_requested(claim.batch.batch_id) {
-        return Some(Verdict::Failed(Rejection::new(CANCELLED, "cancelled by backout.cancel_batch before it ran")));
+        return Some(Verdict::Failed(Rejection::new(
+            CANCELLED,
+            "cancelled by backout.cancel_batch before it ran",
+        )));
     }
     let max = MAX_ATTEMPTS.get().max(1);
     (claim.attempts > max).then(|| {
@@ -557,7 +571,9 @@ pub fn lookup(batch_id: Uuid) -> Option<(&'static Kind, i64, String)> {
         .join(" UNION ALL ");
     access::as_owner(|| {
         Spi::connect_mut(|spi| {
-            let rows = spi.update(&sql, Some(1), &[batch_id.into()]).expect("batch lookup");
+            let rows = spi
+                .update(&sql, Some(1), &[batch_id.into()])
+                .expect("batch lookup");
             if rows.is_empty() {
                 return None;
             }

@@ -12,12 +12,12 @@
 //! - A runner connects as `pg_backout.worker_role` (default `backout_worker`, created by the extension,
 //!   LOGIN, no privilege of its own), pins its `search_path` before any query, and runs each batch with the
 //!   rights of the role that submitted it.  Its argument packs the database and role oids.
+use crate::batches;
 use pgrx::bgworkers::{
     BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, DynamicBackgroundWorker,
     SignalWakeFlags,
 };
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
-use crate::batches;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgXactCallbackEvent};
 use std::cell::Cell;

@@ -6,7 +6,9 @@
 #     stopped with -m immediate in the middle of one: the batch ends COMPLETED and fully applied, never half;
 #     the same for a runner killed in the middle of a backout with undo_billing;
 #  3. completion is announced on channel pg_backout_batch;
-#  4. a terminated launcher is started again; DROP DATABASE of the served database is not blocked.
+#  4. the engine's failure handling: a runner killed max_attempts times ends the batch ERROR (nothing
+#     applied), a lock timeout is retried to completion, cancel_batch rolls a running batch back;
+#  5. a terminated launcher is started again; DROP DATABASE of the served database is not blocked.
 set -euo pipefail
 db=pg_backout_regress
 cluster="${PG_MAJOR:-15} regress"
@@ -125,6 +127,72 @@ SQL
 echo "$notified" | grep -q 'Asynchronous notification "pg_backout_batch" with payload "{"batch_id" : "[0-9a-f-]*", "status" : "COMPLETED"}"' \
   || { echo "$notified" >&2; fail "no notification"; }
 echo ok
+
+# The engine's failure handling, with a session holding the row the batch updates late.
+hold_row() {  # hold_row SECONDS: hold account 200's pointers of client 1 for that long (or until released)
+  PGAPPNAME=crash_blocker psql -X -q -d "$db" \
+    -c "BEGIN; SELECT 1 FROM backout.billing_profile WHERE client_id = 1 AND acct_no = 200 FOR UPDATE; SELECT pg_sleep($1);" \
+    >/dev/null 2>&1 &
+  sleep 0.5
+}
+release_row() { qpg "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'crash_blocker'" >/dev/null; }
+runner_blocked() { wait_for "$1" "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_backout runner' AND wait_event_type = 'Lock'"; }
+set_conf() { qpg "ALTER SYSTEM SET $1 = '$2'" >/dev/null; qpg "SELECT pg_reload_conf()" >/dev/null; sleep 0.5; }
+final_status() {  # final_status BATCH: wait until it leaves PROCESSING; print status|code|attempts|message
+  local deadline=$((SECONDS + 90)) st
+  until st="$(q "SELECT status FROM backout.undo_batch WHERE undo_batch_id = '$1'")" && [ "$st" != PROCESSING ]; do
+    [ $SECONDS -lt $deadline ] || fail "batch $1 still PROCESSING"
+    sleep 0.2
+  done
+  q "SELECT status || '|' || coalesce(error_code, '') || '|' || run_attempts || '|' || coalesce(error_message, '') FROM backout.undo_batch WHERE undo_batch_id = '$1'"
+}
+
+echo "-- 5b. a runner killed (SIGTERM) max_attempts times: the batch ends ERROR, nothing applied"
+q "SELECT status FROM backout.run_billing(1, '2026-04-01')" >/dev/null
+before="$(q "$billed_state")"  # march.json is backed out: true-ups only from here on
+hold_row 300
+batch="$(q "$submit_undo")"
+for attempt in 1 2 3; do
+  runner_blocked 30 || fail "attempt $attempt: the runner did not reach the blocked row"
+  qpg "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'pg_backout runner'" >/dev/null
+  wait_for 10 "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'pg_backout runner'" || fail "runner still there"
+done
+got="$(final_status "$batch")"
+release_row
+case "$got" in
+  "ERROR|SYSTEM_ERROR|4|gave up after 3 attempts"*) echo "ended after 3 attempts: ${got##*|}" ;;
+  *) fail "after 3 killed runs: $got" ;;
+esac
+[ "$(q "$billed_state")" = "$before" ] || fail "a killed batch left changes behind"
+
+echo "-- 5c. a lock timeout is retried, and the batch completes once the lock is free"
+set_conf pg_backout.lock_timeout 1s
+set_conf pg_backout.max_attempts 6
+hold_row 2.5
+batch="$(q "$submit_undo")"
+got="$(final_status "$batch")"
+case "$got" in
+  COMPLETED*) attempts="$(echo "$got" | cut -d'|' -f3)"; [ "$attempts" -ge 2 ] || fail "completed without a retry: $got"
+              echo "completed on attempt $attempts; retried after: $(q "SELECT last_error || ' (' || error_sqlstate || ')' FROM backout.undo_batch WHERE undo_batch_id = '$batch'")" ;;
+  *) fail "lock timeout not retried to completion: $got" ;;
+esac
+[ "$(q "$billed_state")" = "0/0/0/0/0" ] || fail "the retried undo is not fully applied"
+
+echo "-- 5d. cancel_batch of a running batch: rolled back, ERROR / CANCELLED"
+set_conf pg_backout.lock_timeout 60s
+q "SELECT status FROM backout.run_billing(1, '2026-04-01')" >/dev/null
+hold_row 300
+batch="$(q "$submit_undo")"
+runner_blocked 30 || fail "the runner did not reach the blocked row"
+q "SELECT status || ' ' || error_code FROM backout.cancel_batch('$batch', 1)"
+got="$(final_status "$batch")"
+release_row
+case "$got" in
+  "ERROR|CANCELLED|"*) echo "cancelled: ${got##*|}" ;;
+  *) fail "cancel of a running batch: $got" ;;
+esac
+[ "$(q "$billed_state")" = "$before" ] || fail "a cancelled batch left changes behind"
+set_conf pg_backout.max_attempts 3
 
 echo "-- 6. a terminated launcher comes back; DROP DATABASE is not blocked"
 old="$(launcher_pid)"
