@@ -171,7 +171,7 @@ AS 'MODULE_PATHNAME', 'backout_usage_file_transactions_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/batch_api.rs:203
+-- src/batch_api.rs:205
 -- pg_backout::batch_api::cancel_batch
 CREATE OR REPLACE FUNCTION "cancel_batch"(
 	"batch_id" uuid, /* Option < Uuid > */
@@ -284,7 +284,7 @@ AS 'MODULE_PATHNAME', 'parse_usage_timestamp_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/backout.rs:643
+-- src/backout.rs:647
 -- pg_backout::backout::preview_backout_usage_file_transactions
 CREATE OR REPLACE FUNCTION "preview_backout_usage_file_transactions"(
 	"file_names" TEXT, /* Option < & str > */
@@ -312,7 +312,7 @@ AS 'MODULE_PATHNAME', 'preview_backout_usage_file_transactions_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/ingest.rs:362
+-- src/ingest.rs:378
 -- pg_backout::ingest::process_staged_usage_file
 CREATE OR REPLACE FUNCTION "process_staged_usage_file"(
 	"client_id" bigint, /* Option < i64 > */
@@ -334,7 +334,7 @@ AS 'MODULE_PATHNAME', 'process_staged_usage_file_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/ingest.rs:334
+-- src/ingest.rs:350
 -- pg_backout::ingest::process_usage_file
 CREATE OR REPLACE FUNCTION "process_usage_file"(
 	"client_id" bigint, /* Option < i64 > */
@@ -357,7 +357,7 @@ AS 'MODULE_PATHNAME', 'process_usage_file_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/batch_api.rs:234
+-- src/batch_api.rs:236
 -- pg_backout::batch_api::prune_audit
 CREATE OR REPLACE FUNCTION "prune_audit"(
 	"older_than" interval DEFAULT '90 days' /* Option < Interval > */

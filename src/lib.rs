@@ -14,6 +14,7 @@ mod billing;
 mod clear;
 mod dates;
 mod ingest;
+mod legacy;
 mod locks;
 mod raw_jsonb;
 mod reply;
