@@ -21,6 +21,8 @@ SELECT 1, 1 + i % :accounts, 1 + (i % 3 = 0)::int, timestamp '2026-03-01' + (i %
 FROM generate_series(1, :usage) i;
 INSERT INTO backout.usage_file (client_id, file_name, records_received, records_processed, records_skipped, total_units, total_amount)
 SELECT 1, file_name, count(*), count(*), 0, sum(units), sum(amount) FROM backout.usage_txn GROUP BY file_name;
+-- statistics first: planned on empty-table estimates, this join did not finish in 15 minutes
+ANALYZE backout.usage_txn, backout.commitment_contract;
 INSERT INTO backout.commitment_balance (client_id, acct_no, period_start, consumed_amount, consumed_units)
 SELECT 1, c.acct_no, c.period_start, sum(t.amount), sum(t.units)
 FROM backout.commitment_contract c

@@ -29,24 +29,36 @@ pub const KIND: Kind = Kind {
 };
 
 /// `file_names` split on commas, checked element by element (1-based in messages), duplicates dropped.
+/// Sizes are checked before anything else is parsed: at most MAX_FILES names (counted before duplicates
+/// are dropped), of at most 255 characters each.  Linear in the input, and cancellable.
 pub fn parse_file_list(file_names: &str) -> Outcome<Vec<String>> {
+    const MAX_BYTES: usize = MAX_FILES * (255 * 4 + 1);
+    if file_names.len() > MAX_BYTES {
+        return Err(Rejection::invalid(format!(
+            "file_names is {} bytes long; at most {MAX_FILES} names of at most 255 characters each per backout",
+            file_names.len()
+        )));
+    }
+    let names = file_names.bytes().filter(|b| *b == b',').count() + 1;
+    if names > MAX_FILES {
+        return Err(Rejection::invalid(format!(
+            "file_names names {names} files; at most {MAX_FILES} per backout"
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
     let mut files: Vec<String> = Vec::new();
     for (n, name) in file_names.split(',').enumerate() {
+        pgrx::check_for_interrupts!();
         if let Some(problem) = file_name_problem(name) {
+            let shown: String = name.chars().take(100).collect();
             return Err(Rejection::invalid(format!(
-                "file_names element {} {name:?} {problem}; give exact file names separated by commas, without spaces or paths",
+                "file_names element {} {shown:?} {problem}; give exact file names separated by commas, without spaces or paths",
                 n + 1
             )));
         }
-        if !files.iter().any(|f| f == name) {
+        if seen.insert(name) {
             files.push(name.to_owned());
         }
-    }
-    if files.len() > MAX_FILES {
-        return Err(Rejection::invalid(format!(
-            "file_names names {} files; at most {MAX_FILES} per backout",
-            files.len()
-        )));
     }
     Ok(files)
 }
@@ -65,6 +77,9 @@ fn check_user_id(user_id: Option<&str>) -> Outcome<()> {
         return Err(Rejection::invalid(
             "user_id must be 1 to 100 characters, not blank",
         ));
+    }
+    if let Some(problem) = crate::ingest::invisible_char_problem(user) {
+        return Err(Rejection::invalid(format!("user_id {problem}")));
     }
     Ok(())
 }
@@ -210,9 +225,9 @@ fn record(
         &[
             request.client_id.into(),
             id.into(),
-            request.file_names.into(),
+            crate::reply::for_audit(request.file_names).into(),
             files.map(<[String]>::to_vec).into(),
-            request.user_id.into(),
+            crate::reply::for_audit(request.user_id).into(),
             request.undo_billing.into(),
             status.into(),
             code.into(),

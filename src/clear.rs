@@ -116,7 +116,7 @@ fn record_rejection(client_id: i64, schedule_date: Option<&str>, rejection: &Rej
         &[
             client_id.into(),
             schedule_date.and_then(crate::dates::parse_day).map(Timestamp::from).into(),
-            schedule_date.into(),
+            crate::reply::for_audit(schedule_date).into(),
             rejection.code.into(),
             rejection.message.clone().into(),
         ],
@@ -131,7 +131,7 @@ fn record_rejection(client_id: i64, schedule_date: Option<&str>, rejection: &Rej
 fn clear_job_schedule(
     client_id: Option<i64>,
     schedule_date: Option<&str>,
-    dry_run: default!(bool, false),
+    dry_run: default!(Option<bool>, false),
 ) -> TableIterator<
     'static,
     (
@@ -142,7 +142,7 @@ fn clear_job_schedule(
         name!(job_schedules, i64),
         name!(job_schedule_items, i64),
         name!(job_schedule_list_entries, i64),
-        name!(dry_run, bool),
+        name!(dry_run, Option<bool>),
     ),
 > {
     let Some(client) = client_id else {
@@ -158,8 +158,9 @@ fn clear_job_schedule(
             dry_run,
         ));
     };
-    let outcome = clear(client_id, schedule_date, dry_run);
-    if let (Err(rejection), false) = (&outcome, dry_run) {
+    let outcome = crate::reply::required(dry_run, "dry_run")
+        .and_then(|dry| clear(client_id, schedule_date, dry));
+    if let (Err(rejection), false) = (&outcome, dry_run == Some(true)) {
         record_rejection(client, schedule_date, rejection);
     }
     TableIterator::once(match outcome {

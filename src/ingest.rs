@@ -192,13 +192,46 @@ fn reply(
 pub fn check_file_name(file_name: Option<&str>) -> Outcome<&str> {
     let name = required(file_name, "file_name")?;
     match file_name_problem(name) {
-        Some(problem) => Err(Rejection::invalid(format!("file_name {name:?} {problem}"))),
+        Some(problem) => {
+            let shown: String = name.chars().take(100).collect();
+            Err(Rejection::invalid(format!("file_name {shown:?} {problem}")))
+        }
         None => Ok(name),
     }
 }
 
+/// Unicode general category Cf (format characters: invisible, bidirectional controls), Unicode 15.
+fn is_format_char(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2 | 0x180E
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF
+        | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
+}
+
+/// The first control (Cc) or format (Cf) character of an identifier a user typed, as a message naming
+/// it and its 1-based position: two names that print the same must not be two different names.
+pub fn invisible_char_problem(text: &str) -> Option<String> {
+    text.chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() || is_format_char(*c))
+        .map(|(i, c)| {
+            format!(
+                "contains the control or invisible character U+{:04X} at position {}",
+                c as u32,
+                i + 1
+            )
+        })
+}
+
 /// Why a file name cannot be stored (or named in a backout list), if it cannot.
-pub fn file_name_problem(name: &str) -> Option<&'static str> {
+pub fn file_name_problem(name: &str) -> Option<String> {
+    file_name_shape_problem(name)
+        .map(str::to_owned)
+        .or_else(|| invisible_char_problem(name))
+}
+
+fn file_name_shape_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("is empty")
     } else if name.chars().count() > MAX_FILE_NAME {
@@ -209,8 +242,6 @@ pub fn file_name_problem(name: &str) -> Option<&'static str> {
         Some("contains a comma")
     } else if name.trim() != name {
         Some("starts or ends with white space")
-    } else if name.chars().any(char::is_control) {
-        Some("contains a control character")
     } else {
         None
     }

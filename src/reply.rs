@@ -52,6 +52,19 @@ pub fn required_batch_key(
     ))
 }
 
+/// Text a caller gave, as kept in an audit row: at most 1,000 characters, then the length (a rejected
+/// 1 MB argument must not become a 1 MB audit row).
+pub fn for_audit(text: Option<&str>) -> Option<String> {
+    const KEEP: usize = 1000;
+    let text = text?;
+    let total = text.chars().count();
+    if total <= KEEP {
+        return Some(text.to_owned());
+    }
+    let head: String = text.chars().take(KEEP).collect();
+    Some(format!("{head}… ({total} characters in all)"))
+}
+
 /// The first column of the first row, or None when the query returns no row (or NULL).
 pub fn first_value<T: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> Option<T> {
     Spi::connect_mut(|client| {

@@ -53,6 +53,9 @@ fn check(request: &Request) -> Outcome<(i64, Date, bool)> {
             "user_id must be 1 to 100 characters, not blank",
         ));
     }
+    if let Some(problem) = request.user_id.and_then(crate::ingest::invisible_char_problem) {
+        return Err(Rejection::invalid(format!("user_id {problem}")));
+    }
     let client_id = require_client(request.client_id, Level::Operator, "undo_job_schedule")?;
     reject_without_completed_run(client_id, day)?;
     Ok((client_id, day, discard))
@@ -71,7 +74,7 @@ fn insert_processing(client_id: i64, day: Date, request: &Request, discard: bool
             &[
                 client_id.into(),
                 day.into(),
-                request.billing_date.into(),
+                crate::reply::for_audit(request.billing_date).into(),
                 discard.into(),
                 request.user_id.into(),
                 run_as.into(),
@@ -104,9 +107,9 @@ fn insert_rejected(request: &Request, rejection: &Rejection) -> Option<Uuid> {
              RETURNING undo_batch_id",
             &[
                 client_id.into(),
-                request.billing_date.into(),
+                crate::reply::for_audit(request.billing_date).into(),
                 request.discard_usage.into(),
-                request.user_id.into(),
+                crate::reply::for_audit(request.user_id).into(),
                 rejection.code.into(),
                 request.billing_date.and_then(crate::dates::parse_day).is_some().into(),
                 rejection.message.clone().into(),
