@@ -4,6 +4,14 @@
 -- once the work has been rolled back.  Requests without a client_id are answered but not recorded: a row
 -- belongs to a tenant and is only ever read back by (batch id, client id).
 
+-- The seed of every advisory lock key (src/locks.rs): random per installation and readable by the
+-- extension's owner only, so that no other role can compute a client's lock key and hold it.
+CREATE TABLE backout.lock_salt (
+    salt bigint NOT NULL
+);
+INSERT INTO backout.lock_salt
+SELECT ('x' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16))::bit(64)::bigint;
+
 -- Submission order of every batch of every kind: a client's batches run one at a time in this order.
 CREATE SEQUENCE backout.batch_queue_seq;
 

@@ -220,7 +220,7 @@ ALTER VIEW backout.operations SET (security_invoker = true);
 
 -- Readers: every tenant table (filtered), the operations view, their own entitlements.
 GRANT SELECT ON ALL TABLES IN SCHEMA backout TO backout_reader;
-REVOKE SELECT ON backout.access_refusal FROM backout_reader;
+REVOKE SELECT ON backout.access_refusal, backout.lock_salt FROM backout_reader;
 GRANT EXECUTE ON FUNCTION
     backout.entitled(bigint, text), backout.entitled_to_all(text), backout.entitled_clients(text),
     backout.get_undo_job_schedule_status(uuid, bigint),

@@ -150,7 +150,7 @@ fn candidates(scope: &Scope) -> Vec<(usize, Uuid)> {
     })
 }
 
-const CLAIM_KEY: &str = "pg_catalog.hashtextextended('pg_backout/batch/' || $1::text, 0::bigint)";
+const CLAIM_KEY: &str = "pg_catalog.hashtextextended('pg_backout/batch/' || $1::text, (SELECT salt FROM backout.lock_salt))";
 
 fn try_claim_lock(batch_id: Uuid) -> bool {
     first_value::<bool>(

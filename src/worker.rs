@@ -75,12 +75,12 @@ pub fn define_settings() {
     );
     GucRegistry::define_int_guc(
         c"pg_backout.lock_timeout",
-        c"lock_timeout inside a batch: a batch waiting longer for a lock is retried later (0: wait forever).",
+        c"Longest wait for a pg_backout lock (and, in a batch, for any lock); a batch waiting longer is retried later (0: wait forever).",
         c"",
         &batches::LOCK_TIMEOUT_MS,
         0,
         i32::MAX,
-        GucContext::Sighup,
+        GucContext::Userset,
         GucFlags::UNIT_MS,
     );
     GucRegistry::define_int_guc(
