@@ -90,6 +90,10 @@ UNION ALL
 SELECT 'functions', count(*)
 FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
 WHERE p.pronamespace = 'backout'::regnamespace AND a.grantee = 0;
+-- nor can an operator read the secret seed of the lock keys
+SET ROLE regress_alice;
+SELECT regress.error_of($$SELECT salt FROM backout.lock_salt$$);
+RESET ROLE;
 SET ROLE regress_plain;
 SELECT regress.error_of($$SELECT * FROM backout.client$$);
 SELECT regress.error_of($$SELECT * FROM backout.run_billing(8001, '2026-04-01')$$);
