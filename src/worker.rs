@@ -1,14 +1,18 @@
 //! Background workers that run submitted batches.
 //!
 //! - The **launcher** is a static worker, registered when the library is in `shared_preload_libraries`.
-//!   It connects to no database (so it never blocks `DROP DATABASE` and never fails while the database
+//!   It connects to no database (so it never blocks `DROP DATABASE` and never fails while a database
 //!   named by `pg_backout.database` does not exist yet) and, every `pg_backout.poll_interval`, starts a
-//!   runner for that database if none of its own is running.  That is how batches left `PROCESSING` by a
-//!   crash or restart are picked up.  The postmaster restarts it after a crash; on SIGTERM it exits 1.
-//! - A **runner** is a dynamic worker connected to one database: it runs every due batch, one
-//!   transaction each, and exits.  A submission starts one when it commits (so a batch starts within
-//!   milliseconds, preloaded or not), and so do status checks that find a batch waiting with no runner.
-//!   SIGTERM aborts the batch in progress (rolled back; it stays `PROCESSING` and runs again later).
+//!   runner for each database of that comma-separated list whose last runner has ended.  That is how
+//!   batches left `PROCESSING` by a crash or restart, and retries that came due, are picked up.  The
+//!   postmaster restarts it after a crash; on SIGTERM it exits 1.
+//! - A **runner** is a dynamic worker connected to one database: it runs every due batch, one claim and
+//!   one run transaction each; after a round that ran batches it idles up to `pg_backout.runner_linger`,
+//!   woken through its latch by submissions, and exits when a round finds nothing.  A submission wakes the
+//!   idle runners of its database when it commits, or starts one while fewer than `pg_backout.max_runners`
+//!   run there (so a batch starts within milliseconds, preloaded or not); status checks that find a batch
+//!   waiting with no runner start one too.  SIGTERM aborts the batch in progress (rolled back; it stays
+//!   `PROCESSING`, its attempt counted, and runs again later).
 //! - A runner connects as `pg_backout.worker_role` (default `backout_worker`, created by the extension,
 //!   LOGIN, no privilege of its own), pins its `search_path` before any query, and runs each batch with the
 //!   rights of the role that submitted it.  Its argument packs the database and role oids.
@@ -21,6 +25,7 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgXactCallbackEvent};
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::time::{Duration, Instant};
 
@@ -31,6 +36,8 @@ static DATABASE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"postgres"));
 static POLL_INTERVAL_S: GucSetting<i32> = GucSetting::<i32>::new(10);
 static START_RUNNERS: GucSetting<bool> = GucSetting::<bool>::new(true);
+static MAX_RUNNERS: GucSetting<i32> = GucSetting::<i32>::new(2);
+static RUNNER_LINGER_S: GucSetting<i32> = GucSetting::<i32>::new(2);
 static WORKER_ROLE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"backout_worker"));
 const RUNNER_SEARCH_PATH: &str =
@@ -39,7 +46,7 @@ const RUNNER_SEARCH_PATH: &str =
 pub fn define_settings() {
     GucRegistry::define_string_guc(
         c"pg_backout.database",
-        c"Database whose batches the pg_backout launcher runs.",
+        c"Databases (comma-separated) whose batches the pg_backout launcher runs.",
         c"Batches of other databases run when submitted, or when polled, or by run_pending_batches().",
         &DATABASE,
         GucContext::Sighup,
@@ -62,6 +69,26 @@ pub fn define_settings() {
         &WORKER_ROLE,
         GucContext::Sighup,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"pg_backout.max_runners",
+        c"Runners a submission may have running in one database at once (different clients' batches run in parallel).",
+        c"A submission wakes an idle runner, or starts one while fewer run; the launcher's poll adds at most one more.",
+        &MAX_RUNNERS,
+        1,
+        64,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"pg_backout.runner_linger",
+        c"Seconds a runner that ran batches waits for the next submission before it exits.",
+        c"Submissions wake it through its latch; 0 exits at once.  A lingering runner holds a connection to its database: DROP DATABASE waits 5 s for such connections, so keep this lower.",
+        &RUNNER_LINGER_S,
+        0,
+        3600,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
     );
     GucRegistry::define_int_guc(
         c"pg_backout.max_attempts",
@@ -174,29 +201,95 @@ thread_local! {
     static RUNNER_REQUESTED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Start a runner for this database once the current transaction commits (its batches are then
-/// visible); nothing when it aborts.
+/// What a commit does for its new batches: wake the runners idling in this database, or start one.
+enum AtCommit {
+    Wake(Vec<i32>),
+    Start(pg_sys::Oid),
+    Nothing,
+}
+
+/// The runners connected to this database: (pid, idle), read as the owner (another role's
+/// pg_stat_activity.state is hidden).
+fn runners_here() -> Vec<(i32, bool)> {
+    crate::access::as_owner(|| {
+        Spi::connect_mut(|spi| {
+            spi.update(
+                "SELECT pid, state = 'idle' FROM pg_catalog.pg_stat_activity
+                 WHERE backend_type = $1 AND datid = (SELECT oid FROM pg_catalog.pg_database
+                                                      WHERE datname = pg_catalog.current_database())",
+                None,
+                &[RUNNER_TYPE.into()],
+            )
+            .expect("runner lookup")
+            .map(|r| {
+                (
+                    r.get::<i32>(1).ok().flatten().unwrap_or(0),
+                    r.get::<bool>(2).ok().flatten().unwrap_or(false),
+                )
+            })
+            .collect()
+        })
+    })
+}
+
+fn plan_at_commit() -> AtCommit {
+    let runners = runners_here();
+    let idle: Vec<i32> = runners.iter().filter(|r| r.1).map(|r| r.0).collect();
+    if !idle.is_empty() {
+        return AtCommit::Wake(idle);
+    }
+    if runners.len() >= MAX_RUNNERS.get().max(1) as usize {
+        return AtCommit::Nothing; // a busy runner claims the batch when it is done with its own
+    }
+    worker_role_in_backend().map_or(AtCommit::Nothing, AtCommit::Start)
+}
+
+fn wake(pids: &[i32]) {
+    for pid in pids {
+        // SAFETY: looks the process up in the proc array (under its lock) and sets its latch, as
+        // pg_notify does for listeners; a pid that has exited meanwhile is simply not found.
+        unsafe {
+            let proc_ = pg_sys::BackendPidGetProc(*pid);
+            if !proc_.is_null() {
+                pg_sys::SetLatch(&mut (*proc_).procLatch);
+            }
+        }
+    }
+}
+
+/// Once the current transaction commits (its batches are then visible), wake an idle runner of this
+/// database or, while fewer than pg_backout.max_runners run, start one; nothing when it aborts.
 pub fn start_runner_at_commit() {
     if !START_RUNNERS.get() || RUNNER_REQUESTED.get() {
         return;
     }
-    let Some(role) = worker_role_in_backend() else {
+    let plan = plan_at_commit();
+    if matches!(plan, AtCommit::Nothing) {
         return;
-    };
+    }
     RUNNER_REQUESTED.set(true);
     pgrx::register_xact_callback(PgXactCallbackEvent::Commit, move || {
         RUNNER_REQUESTED.set(false);
-        // SAFETY: MyDatabaseId is set for the life of a connected backend.
-        start_runner(unsafe { pg_sys::MyDatabaseId }, role, 0);
+        match &plan {
+            AtCommit::Wake(pids) => wake(pids),
+            // SAFETY: MyDatabaseId is set for the life of a connected backend.
+            AtCommit::Start(role) => drop(start_runner(unsafe { pg_sys::MyDatabaseId }, *role, 0)),
+            AtCommit::Nothing => {}
+        }
     });
     pgrx::register_xact_callback(PgXactCallbackEvent::Abort, || RUNNER_REQUESTED.set(false));
+}
+
+fn in_recovery() -> bool {
+    // SAFETY: reads shared recovery state.
+    unsafe { pg_sys::RecoveryInProgress() }
 }
 
 /// Start a runner now if batches wait in this database and no runner is connected to it (after a
 /// restart without a launcher for this database, or when starting one at commit failed).
 pub fn start_runner_if_idle() {
-    if !START_RUNNERS.get() {
-        return;
+    if !START_RUNNERS.get() || in_recovery() {
+        return; // a standby runs no batch: they run on the primary
     }
     let idle = Spi::get_one_with_args::<bool>(
         "SELECT NOT EXISTS (SELECT FROM pg_stat_activity
@@ -214,11 +307,15 @@ pub fn start_runner_if_idle() {
     }
 }
 
-fn configured_database() -> String {
+fn configured_databases() -> Vec<String> {
     DATABASE
         .get()
-        .and_then(|name| name.into_string().ok())
+        .and_then(|names| names.into_string().ok())
         .unwrap_or_else(|| "postgres".into())
+        .split(',')
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect()
 }
 
 /// The database's oid, read with a heap scan of pg_database: the launcher has no database, so only
@@ -275,34 +372,33 @@ fn worker_role_oid(name: &str) -> Option<pg_sys::Oid> {
     })
 }
 
-fn runner_running(runner: &Option<DynamicBackgroundWorker>) -> bool {
-    runner.as_ref().is_some_and(|r| r.pid().is_ok())
-}
-
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn pg_backout_launcher_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     BackgroundWorker::connect_worker_to_spi(None, None);
-    let mut runner: Option<DynamicBackgroundWorker> = None;
+    let mut runners: HashMap<String, DynamicBackgroundWorker> = HashMap::new();
     let mut last_start: Option<Instant> = None;
     let mut role_missing_logged = false;
     loop {
         let interval = Duration::from_secs(POLL_INTERVAL_S.get().max(1) as u64);
         let due = last_start.is_none_or(|t| t.elapsed() >= interval);
-        if due && !runner_running(&runner) {
+        if due {
             let role = worker_role_oid(&worker_role_name());
-            match (database_oid(&configured_database()), role) {
-                (Some(db), Some(role)) => {
-                    role_missing_logged = false;
+            if role.is_none() && !role_missing_logged {
+                log!("pg_backout launcher: worker role \"{}\" (pg_backout.worker_role) does not exist or cannot log in; waiting for it", worker_role_name());
+            }
+            role_missing_logged = role.is_none();
+            for name in configured_databases() {
+                if runners.get(&name).is_some_and(|r| r.pid().is_ok()) {
+                    continue; // its runner of the last poll is still at work
+                }
+                if let (Some(db), Some(role)) = (database_oid(&name), role) {
                     // SAFETY: our own pid, so the postmaster tells us when the runner stops.
-                    runner = start_runner(db, role, unsafe { pg_sys::MyProcPid });
+                    if let Some(runner) = start_runner(db, role, unsafe { pg_sys::MyProcPid }) {
+                        runners.insert(name, runner);
+                    }
                 }
-                (Some(_), None) if !role_missing_logged => {
-                    log!("pg_backout launcher: worker role \"{}\" (pg_backout.worker_role) does not exist or cannot log in; waiting for it", worker_role_name());
-                    role_missing_logged = true;
-                }
-                _ => {}
             }
             last_start = Some(Instant::now());
         }
@@ -363,10 +459,40 @@ pub extern "C-unwind" fn pg_backout_runner_main(arg: pg_sys::Datum) {
     if !extension_ready() {
         return;
     }
+    // Run every due batch; after a round that ran some, wait for a submission to wake us (latch) up to
+    // pg_backout.runner_linger, then look again.  A round that finds nothing ends the runner.
+    while run_due_batches() > 0 && linger() {}
+}
+
+/// Two transactions per batch: the claim (its attempt counted) commits before the run starts.
+fn run_due_batches() -> usize {
     let every_client = batches::Scope::EVERY_CLIENT;
-    // Two transactions per batch: the claim (its attempt counted) commits before the run starts.
+    let mut ran = 0;
     while let Some(claim) = BackgroundWorker::transaction(|| batches::claim_next(&every_client)) {
         BackgroundWorker::transaction(|| batches::run_claimed(claim));
+        ran += 1;
         pgrx::check_for_interrupts!();
     }
+    ran
+}
+
+/// Idle until woken or pg_backout.runner_linger passes; false when the runner should end now.
+fn linger() -> bool {
+    let seconds = RUNNER_LINGER_S.get();
+    if seconds <= 0 {
+        return false;
+    }
+    // SAFETY: reports this process idle (pg_stat_activity.state), then waits on its own latch.
+    unsafe {
+        pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_IDLE, c"".as_ptr());
+        pg_sys::WaitLatch(
+            pg_sys::MyLatch,
+            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+            i64::from(seconds) * 1000,
+            pg_sys::PG_WAIT_EXTENSION,
+        );
+        pg_sys::ResetLatch(pg_sys::MyLatch);
+    }
+    pgrx::check_for_interrupts!();
+    true
 }

@@ -35,6 +35,16 @@ SELECT backout.wait_for_batch(:'undo', '60 seconds');
 SELECT operation, status, run_attempts, runner_pid, last_error, error_sqlstate
 FROM backout.operations WHERE client_id = 9101 ORDER BY queue_seq NULLS LAST, operation;
 
+-- Reads are read-only: a status check, a wait and a preview take no transaction id (they work on a hot
+-- standby, tests/crash/restart.sh, and write no WAL)
+BEGIN;
+SELECT status FROM backout.get_undo_job_schedule_status(:'undo', 9101);
+SELECT backout.wait_for_batch(:'undo', '1 second');
+SELECT count(*) FROM backout.preview_backout_usage_file_transactions('march.json', 9101);
+SELECT status FROM backout.get_usage_file_txns_backout_status(gen_random_uuid(), 9101);
+SELECT pg_current_xact_id_if_assigned() IS NULL AS no_transaction_id;
+COMMIT;
+
 -- wait_for_batch and run_next_batch refuse what they cannot answer
 SELECT regress.error_of($$SELECT backout.wait_for_batch(NULL)$$);
 SELECT regress.error_of($$SELECT backout.wait_for_batch(gen_random_uuid(), NULL)$$);
