@@ -8,7 +8,7 @@
 //! keeps them to the caller's clients).  The audit and status rows of the asynchronous operations are the
 //! extension's: they are written as the extension's owner (`as_owner`), the way a `SECURITY DEFINER`
 //! function would, so that no operator can forge a request or the role a batch runs as.
-use crate::reply::{required, Outcome, Rejection, NOT_FOUND};
+use crate::reply::{read_value, required, Outcome, Rejection, NOT_FOUND};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, Uuid};
 
@@ -29,27 +29,30 @@ impl Level {
 
 /// Is the current role entitled to the client at the level?
 pub fn entitled(client_id: i64, level: Level) -> bool {
-    Spi::get_one_with_args::<bool>(
+    read_value::<bool>(
         "SELECT backout.entitled($1, $2)",
         &[client_id.into(), level.as_str().into()],
     )
-    .expect("entitlement check")
     .unwrap_or(false)
 }
 
 /// The clients the current role may act on at the level: None = every client.
 pub fn entitled_clients(level: Level) -> Option<Vec<i64>> {
-    Spi::get_two_with_args::<bool, Vec<i64>>(
+    let all = read_value::<bool>(
         "SELECT backout.entitled_to_all($1) OR COALESCE((SELECT a.rolsuper FROM pg_catalog.pg_roles a
-                                                        WHERE a.rolname = CURRENT_USER), false),
-                backout.entitled_clients($1)",
+                                                        WHERE a.rolname = CURRENT_USER), false)",
         &[level.as_str().into()],
-    )
-    .map(|(all, some)| match all {
+    );
+    match all {
         Some(true) => None,
-        _ => Some(some.unwrap_or_default()),
-    })
-    .expect("entitled clients")
+        _ => Some(
+            read_value::<Vec<i64>>(
+                "SELECT backout.entitled_clients($1)",
+                &[level.as_str().into()],
+            )
+            .unwrap_or_default(),
+        ),
+    }
 }
 
 /// Record that the current role was refused `function` on the client (written as the owner: the caller
@@ -57,11 +60,16 @@ pub fn entitled_clients(level: Level) -> Option<Vec<i64>> {
 /// raises an error (preview, wait_for_batch) and the row is rolled back with the caller's transaction.
 pub fn record_refusal(client_id: i64, level: Level, function: &str) {
     let role = caller();
+    // SAFETY: reads shared recovery state.
+    let standby = unsafe { pg_sys::RecoveryInProgress() };
     log!(
         "pg_backout: role {} refused {function} on client {client_id} (needs {} entitlement)",
         role_name(role).unwrap_or_default(),
         level.as_str()
     );
+    if standby {
+        return; // read-only: the server log keeps it
+    }
     as_owner(|| {
         Spi::run_with_args(
             "INSERT INTO backout.access_refusal (client_id, role_name, session_user_name, function_name, level)
@@ -97,11 +105,10 @@ pub fn require_client(client_id: Option<i64>, level: Level, function: &str) -> O
     if !check_entitled(client_id, level, function) {
         return Err(unknown_client(client_id));
     }
-    let exists = Spi::get_one_with_args::<bool>(
+    let exists = read_value::<bool>(
         "SELECT EXISTS (SELECT FROM backout.client WHERE client_id = $1)",
         &[client_id.into()],
-    )
-    .expect("client lookup");
+    );
     match exists {
         Some(true) => Ok(client_id),
         _ => Err(unknown_client(client_id)),
@@ -115,10 +122,10 @@ pub fn caller() -> pg_sys::Oid {
 }
 
 fn extension_owner() -> pg_sys::Oid {
-    Spi::get_one::<pg_sys::Oid>(
+    read_value::<pg_sys::Oid>(
         "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'pg_backout'",
+        &[],
     )
-    .expect("extension owner")
     .expect("pg_backout is not installed in this database")
 }
 
@@ -153,11 +160,10 @@ pub fn as_owner<R>(work: impl FnOnce() -> R) -> R {
 
 /// The name of a role, if it still exists.
 pub fn role_name(role: pg_sys::Oid) -> Option<String> {
-    Spi::get_one_with_args::<String>(
+    read_value::<String>(
         "SELECT rolname::text FROM pg_catalog.pg_roles WHERE oid = $1",
         &[role.into()],
     )
-    .expect("role lookup")
 }
 
 pub const NOT_ENTITLED: &str = "NOT_ENTITLED";

@@ -14,7 +14,7 @@
 //!    with the reason and the SQLSTATE.  A crash before the commit leaves it `PROCESSING` with nothing
 //!    applied: it runs again.
 use crate::access::{self, Level};
-use crate::reply::{first_value, Outcome, Rejection};
+use crate::reply::{first_value, read_value, Outcome, Rejection};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgTryBuilder, Uuid};
 use std::cell::RefCell;
@@ -547,12 +547,12 @@ fn by_id_sql(columns: &str) -> String {
 
 /// Status of a batch of any kind by id, as the caller may see it (row-level security), or None.
 pub fn status_of(batch_id: Uuid) -> Option<String> {
-    first_value::<String>(&by_id_sql("status"), &[batch_id.into()])
+    read_value::<String>(&by_id_sql("status"), &[batch_id.into()])
 }
 
 /// The client of a batch of any kind, looked up as the owner (whoever may see it).
 pub fn client_of(batch_id: Uuid) -> Option<i64> {
-    access::as_owner(|| first_value::<i64>(&by_id_sql("client_id"), &[batch_id.into()]))
+    access::as_owner(|| read_value::<i64>(&by_id_sql("client_id"), &[batch_id.into()]))
 }
 
 /// The kind, client, status and runner of a batch, as the owner.
@@ -570,9 +570,9 @@ pub fn lookup(batch_id: Uuid) -> Option<(&'static Kind, i64, String)> {
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     access::as_owner(|| {
-        Spi::connect_mut(|spi| {
+        crate::reply::read(|spi| {
             let rows = spi
-                .update(&sql, Some(1), &[batch_id.into()])
+                .select(&sql, Some(1), &[batch_id.into()])
                 .expect("batch lookup");
             if rows.is_empty() {
                 return None;
@@ -585,7 +585,7 @@ pub fn lookup(batch_id: Uuid) -> Option<(&'static Kind, i64, String)> {
 }
 
 pub fn submitted_by_this_transaction(batch_id: Uuid) -> bool {
-    first_value::<bool>(
+    read_value::<bool>(
         &format!(
             "SELECT COALESCE(bool_or(b.xmin = (pg_catalog.pg_current_xact_id_if_assigned())::xid), false)
              FROM ({}) AS b",

@@ -2,7 +2,7 @@
 //! message, having changed nothing.
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::{FromDatum, IntoDatum};
+use pgrx::{pg_sys, FromDatum, IntoDatum};
 
 pub const INVALID_INPUT: &str = "INVALID_INPUT";
 pub const NOT_FOUND: &str = "NOT_FOUND";
@@ -63,6 +63,49 @@ pub fn for_audit(text: Option<&str>) -> Option<String> {
     }
     let head: String = text.chars().take(KEEP).collect();
     Some(format!("{head}… ({total} characters in all)"))
+}
+
+/// A fresh snapshot for the reads of `read`, popped when done (an error's abort resets the stack itself).
+struct FreshSnapshot;
+
+impl FreshSnapshot {
+    fn push() -> Self {
+        // SAFETY: a new snapshot (READ COMMITTED: taken now) as the active one, as SPI does per statement.
+        unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
+        FreshSnapshot
+    }
+}
+
+impl Drop for FreshSnapshot {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            // SAFETY: pops the snapshot pushed in `push`; SPI pops its own before returning.
+            unsafe { pg_sys::PopActiveSnapshot() };
+        }
+    }
+}
+
+/// Run read-only queries (`client.select`): no transaction id is taken (pgrx's read-write path takes one,
+/// which a hot standby refuses and which writes WAL), and each call sees data committed before it.
+pub fn read<R>(work: impl FnOnce(&pgrx::spi::SpiClient<'_>) -> R) -> R {
+    let _snapshot = FreshSnapshot::push();
+    Spi::connect(work)
+}
+
+/// `first_value`, read-only.
+pub fn read_value<T: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> Option<T> {
+    read(|client| {
+        let rows = client
+            .select(query, Some(1), args)
+            .unwrap_or_else(|e| panic!("{e}: {query}"));
+        if rows.is_empty() {
+            None
+        } else {
+            rows.first()
+                .get_one::<T>()
+                .unwrap_or_else(|e| panic!("{e}: {query}"))
+        }
+    })
 }
 
 /// The first column of the first row, or None when the query returns no row (or NULL).

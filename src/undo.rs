@@ -53,7 +53,10 @@ fn check(request: &Request) -> Outcome<(i64, Date, bool)> {
             "user_id must be 1 to 100 characters, not blank",
         ));
     }
-    if let Some(problem) = request.user_id.and_then(crate::ingest::invisible_char_problem) {
+    if let Some(problem) = request
+        .user_id
+        .and_then(crate::ingest::invisible_char_problem)
+    {
         return Err(Rejection::invalid(format!("user_id {problem}")));
     }
     let client_id = require_client(request.client_id, Level::Operator, "undo_job_schedule")?;

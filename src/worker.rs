@@ -163,12 +163,12 @@ fn unpack(arg: pg_sys::Datum) -> (pg_sys::Oid, pg_sys::Oid) {
 /// The worker role's oid when it exists and may log in (looked up in a backend's transaction).
 fn worker_role_in_backend() -> Option<pg_sys::Oid> {
     let name = worker_role_name();
-    let found = Spi::get_two_with_args::<pg_sys::Oid, bool>(
-        "SELECT oid, rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = $1",
+    let found = crate::reply::read_value::<pg_sys::Oid>(
+        "SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1 AND rolcanlogin",
         &[name.as_str().into()],
     );
     match found {
-        Ok((Some(oid), Some(true))) => Some(oid),
+        Some(oid) => Some(oid),
         _ => {
             warning!("pg_backout: worker role \"{name}\" (pg_backout.worker_role) does not exist or cannot log in; batches wait for CALL backout.run_pending_batches() or SELECT backout.run_pending_batches()");
             None
@@ -291,14 +291,13 @@ pub fn start_runner_if_idle() {
     if !START_RUNNERS.get() || in_recovery() {
         return; // a standby runs no batch: they run on the primary
     }
-    let idle = Spi::get_one_with_args::<bool>(
+    let idle = crate::reply::read_value::<bool>(
         "SELECT NOT EXISTS (SELECT FROM pg_stat_activity
                             WHERE backend_type = $1 AND datname = current_database())
             AND (EXISTS (SELECT FROM backout.undo_batch WHERE status = 'PROCESSING')
                  OR EXISTS (SELECT FROM backout.backout_batch WHERE status = 'PROCESSING'))",
         &[RUNNER_TYPE.into()],
-    )
-    .expect("runner lookup");
+    );
     if idle == Some(true) {
         if let Some(role) = worker_role_in_backend() {
             // SAFETY: MyDatabaseId is set for the life of a connected backend.

@@ -8,7 +8,8 @@
 #  3. completion is announced on channel pg_backout_batch;
 #  4. the engine's failure handling: a runner killed max_attempts times ends the batch ERROR (nothing
 #     applied), a lock timeout is retried to completion, cancel_batch rolls a running batch back;
-#  5. a terminated launcher is started again; DROP DATABASE of the served database is not blocked.
+#  5. a streaming hot standby answers the status functions, wait_for_batch and the preview;
+#  6. a terminated launcher is started again; DROP DATABASE of the served database is not blocked.
 set -euo pipefail
 db=pg_backout_regress
 cluster="${PG_MAJOR:-15} regress"
@@ -193,6 +194,30 @@ case "$got" in
 esac
 [ "$(q "$billed_state")" = "$before" ] || fail "a cancelled batch left changes behind"
 set_conf pg_backout.max_attempts 3
+
+echo "-- 5e. a hot standby answers status checks, waits and previews (they only read)"
+standby=/var/lib/postgresql/pg_backout_standby
+sock=/tmp/pg_backout_standby_sock
+rm -rf "$standby" "$sock"; mkdir -p "$sock"; chown postgres "$sock"
+pg_basebackup -D "$standby" -X stream -R -c fast
+cat > "$standby/postgresql.conf" <<CONF
+port = 54329
+listen_addresses = ''
+unix_socket_directories = '$sock'
+hot_standby = on
+shared_preload_libraries = 'pg_backout'
+pg_backout.database = '$db'
+CONF
+echo "local all all trust" > "$standby/pg_hba.conf"; : > "$standby/pg_ident.conf"
+chown -R postgres "$standby"; chmod 700 "$standby"
+runuser -u postgres -- "$(dirname "${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}")/pg_ctl" -D "$standby" -l /tmp/pg_backout_standby.log -w start >/dev/null
+su_name="$(q "SELECT current_user")"
+sq() { psql -X -At -v ON_ERROR_STOP=1 -h "$sock" -p 54329 -U "$su_name" -d "$db" -c "$1"; }
+on_standby="$(sq "SELECT pg_is_in_recovery()")|$(sq "SELECT status || ' ' || error_code FROM backout.get_undo_job_schedule_status('$batch', 1)")|$(sq "SELECT backout.wait_for_batch('$batch', '1 second')")|$(sq "SELECT count(*) FROM backout.preview_backout_usage_file_transactions('march.json', 1, true)")"
+runuser -u postgres -- "$(dirname "${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}")/pg_ctl" -D "$standby" -m fast -w stop >/dev/null
+rm -rf "$standby" "$sock"
+[ "$on_standby" = "t|ERROR CANCELLED|ERROR|1" ] || fail "on the standby: $on_standby"
+echo "ok: $on_standby"
 
 echo "-- 6. a terminated launcher comes back; DROP DATABASE is not blocked"
 old="$(launcher_pid)"
