@@ -231,7 +231,7 @@ AS 'MODULE_PATHNAME', 'clear_job_schedule_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/undo.rs:176
+-- src/undo.rs:179
 -- pg_backout::undo::get_undo_job_schedule_status
 CREATE OR REPLACE FUNCTION "get_undo_job_schedule_status"(
 	"batch_id" uuid, /* Option < Uuid > */
@@ -428,7 +428,7 @@ AS 'MODULE_PATHNAME', 'run_next_batch_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/undo.rs:139
+-- src/undo.rs:142
 -- pg_backout::undo::undo_job_schedule
 CREATE OR REPLACE FUNCTION "undo_job_schedule"(
 	"billing_date" TEXT, /* Option < & str > */
