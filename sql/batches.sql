@@ -31,9 +31,9 @@ CREATE TABLE backout.undo_batch (
     cdr_stats_deleted      bigint NOT NULL DEFAULT 0,  -- usage_file rows deleted (discard_usage = true)
     error_code             text,
     error_message          text,
-    create_date            timestamp NOT NULL DEFAULT localtimestamp,
-    start_date             timestamp,           -- when the run that finished it started
-    update_date            timestamp,
+    create_date            timestamptz NOT NULL DEFAULT now(),
+    start_date             timestamptz,         -- when its last run started
+    update_date            timestamptz,
     run_as                 regrole NOT NULL DEFAULT quote_ident(current_user)::regrole,  -- the submitter: runs with its rights
     -- the engine's bookkeeping (src/batches.rs)
     queue_seq              bigint NOT NULL DEFAULT nextval('backout.batch_queue_seq'),  -- submission order, every kind
@@ -66,9 +66,9 @@ CREATE TABLE backout.backout_batch (
     error_code               text,
     error_message            text,
     attempts                 integer NOT NULL DEFAULT 1,  -- submissions under this id (retries overwrite)
-    create_date              timestamp NOT NULL DEFAULT localtimestamp,
-    start_date               timestamp,
-    update_date              timestamp,
+    create_date              timestamptz NOT NULL DEFAULT now(),
+    start_date               timestamptz,
+    update_date              timestamptz,
     run_as                   regrole NOT NULL DEFAULT quote_ident(current_user)::regrole,  -- the submitter: runs with its rights
     -- the engine's bookkeeping (src/batches.rs)
     queue_seq                bigint NOT NULL DEFAULT nextval('backout.batch_queue_seq'),  -- submission order, every kind
@@ -149,8 +149,8 @@ CREATE TABLE backout.job_schedule_clear (
     deleted                 json,
     error_code              text,
     error_message           text,
-    create_date             timestamp NOT NULL DEFAULT localtimestamp,
-    finished_at             timestamp NOT NULL DEFAULT clock_timestamp()::timestamp,
+    create_date             timestamptz NOT NULL DEFAULT now(),
+    finished_at             timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (client_id, clear_id)
 );
 

@@ -63,6 +63,17 @@ CREATE TABLE backout.lock_salt (
 INSERT INTO backout.lock_salt
 SELECT ('x' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16))::bit(64)::bigint;
 CREATE SEQUENCE backout.batch_queue_seq;
+-- every time column a timestamptz (0.2.0 wrote the submitter's local time): taken as the server's time zone
+DROP VIEW backout.operations;  -- re-created below, on the new column types
+ALTER TABLE backout.undo_batch
+    ALTER COLUMN create_date TYPE timestamptz, ALTER COLUMN create_date SET DEFAULT now(),
+    ALTER COLUMN start_date TYPE timestamptz, ALTER COLUMN update_date TYPE timestamptz;
+ALTER TABLE backout.backout_batch
+    ALTER COLUMN create_date TYPE timestamptz, ALTER COLUMN create_date SET DEFAULT now(),
+    ALTER COLUMN start_date TYPE timestamptz, ALTER COLUMN update_date TYPE timestamptz;
+ALTER TABLE backout.job_schedule_clear
+    ALTER COLUMN create_date TYPE timestamptz, ALTER COLUMN create_date SET DEFAULT now(),
+    ALTER COLUMN finished_at TYPE timestamptz, ALTER COLUMN finished_at SET DEFAULT clock_timestamp();
 ALTER TABLE backout.undo_batch
     ADD COLUMN queue_seq bigint NOT NULL DEFAULT nextval('backout.batch_queue_seq'),
     ADD COLUMN run_attempts integer NOT NULL DEFAULT 0,

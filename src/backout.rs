@@ -214,7 +214,7 @@ fn record(
                                                  undo_billing, status, error_code, error_message, files_not_found,
                                                  update_date, run_as)
          VALUES ($1, $2, $3, $4, $5, coalesce($6, false), $7, $8, $9, $10,
-                 CASE WHEN $7 = 'ERROR' THEN localtimestamp END, $11::oid::regrole)
+                 CASE WHEN $7 = 'ERROR' THEN now() END, $11::oid::regrole)
          ON CONFLICT (client_id, backout_batch_id) DO UPDATE
             SET file_names = excluded.file_names, file_list = excluded.file_list, user_id = excluded.user_id,
                 submitted_by = excluded.submitted_by, run_as = excluded.run_as, undo_billing = excluded.undo_billing,
@@ -442,8 +442,8 @@ fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
     let row = Spi::connect(|spi| {
         let rows = spi
             .select(
-                "SELECT file_names, user_id, status, transactions_deleted, cdr_stats_deleted, create_date,
-                        update_date, error_code, error_message, files_not_found, billing_records_reversed,
+                "SELECT file_names, user_id, status, transactions_deleted, cdr_stats_deleted, create_date::timestamp,
+                        update_date::timestamp, error_code, error_message, files_not_found, billing_records_reversed,
                         accounts_reset
                  FROM backout.backout_batch WHERE client_id = $1 AND backout_batch_id = $2",
                 Some(1),

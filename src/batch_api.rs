@@ -89,7 +89,8 @@ fn wait_for_batch(
     if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
         error!("wait_for_batch cannot see a batch finish from a REPEATABLE READ or SERIALIZABLE transaction; call it in READ COMMITTED");
     }
-    if let Some(client) = batches::client_of(batch_id) {
+    let client = batches::client_of(batch_id);
+    if let Some(client) = client {
         access::check_entitled(client, Level::Reader, "wait_for_batch");
     }
     let Some(mut status) = batches::status_of(batch_id) else {
@@ -98,6 +99,11 @@ fn wait_for_batch(
     if status == "PROCESSING" && batches::submitted_by_this_transaction(batch_id) {
         error!(
             "batch {batch_id} was submitted by this transaction and cannot start before it commits"
+        );
+    }
+    if status == "PROCESSING" && client.is_some_and(crate::locks::holds_client_lock) {
+        error!(
+            "batch {batch_id} needs the lock of its client, which this transaction holds (it ran a billing run, ingest, clear or batch of that client); commit first, then wait"
         );
     }
     let deadline = Instant::now() + Duration::from_micros(timeout.as_micros().max(0) as u64);
@@ -152,7 +158,7 @@ fn cancel(batch_id: Uuid, client_id: i64) -> Result<CancelRow, Rejection> {
                 &format!(
                     "WITH done AS (
                          UPDATE {table} SET status = 'ERROR', error_code = $2, error_message = $3, runner_pid = NULL,
-                                update_date = pg_catalog.clock_timestamp()::timestamp
+                                update_date = pg_catalog.clock_timestamp()
                           WHERE {id} = $1 AND status = 'PROCESSING' RETURNING {id} AS batch_id, status)
                      SELECT pg_catalog.pg_notify('pg_backout_batch',
                                                  pg_catalog.json_build_object('batch_id', batch_id, 'status', status)::text)
@@ -247,13 +253,13 @@ fn prune_audit(
             spi.update(
                 "WITH cutoff AS (SELECT pg_catalog.now() - $1::interval AS t),
                  undo AS (DELETE FROM backout.undo_batch b USING cutoff
-                          WHERE b.status <> 'PROCESSING' AND COALESCE(b.update_date, b.create_date) < cutoff.t::timestamp
+                          WHERE b.status <> 'PROCESSING' AND COALESCE(b.update_date, b.create_date) < cutoff.t
                           RETURNING 1),
                  backout AS (DELETE FROM backout.backout_batch b USING cutoff
-                             WHERE b.status <> 'PROCESSING' AND COALESCE(b.update_date, b.create_date) < cutoff.t::timestamp
+                             WHERE b.status <> 'PROCESSING' AND COALESCE(b.update_date, b.create_date) < cutoff.t
                              RETURNING 1),
                  clears AS (DELETE FROM backout.job_schedule_clear c USING cutoff
-                            WHERE c.finished_at < cutoff.t::timestamp RETURNING 1),
+                            WHERE c.finished_at < cutoff.t RETURNING 1),
                  refusals AS (DELETE FROM backout.access_refusal r USING cutoff
                               WHERE r.refused_at < cutoff.t RETURNING 1)
                  SELECT 'undo_batch', (SELECT count(*) FROM undo)

@@ -182,7 +182,7 @@ pub fn take_if_idle(batch_id: Uuid) -> bool {
 fn mark_claimed(kind: &'static Kind, batch_id: Uuid) -> Option<Claim> {
     let sql = format!(
         "UPDATE {table} AS t SET run_attempts = t.run_attempts + 1, runner_pid = pg_catalog.pg_backend_pid(),
-                               start_date = pg_catalog.clock_timestamp()::timestamp
+                               start_date = pg_catalog.clock_timestamp()
           WHERE t.{id} = $1 AND t.status = 'PROCESSING'
          RETURNING t.client_id, t.run_as::oid, t.run_attempts, t.last_error, pg_catalog.to_jsonb(t)::text",
         table = kind.table,
@@ -442,7 +442,7 @@ fn record(claim: &Claim, verdict: &Verdict) -> String {
                     last_error = CASE WHEN $2 = 'PROCESSING' THEN $4 ELSE last_error END,
                     error_sqlstate = CASE WHEN $2 = 'COMPLETED' THEN error_sqlstate ELSE $5 END, runner_pid = NULL,
                     next_attempt_at = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => $6),
-                    update_date = pg_catalog.clock_timestamp()::timestamp
+                    update_date = pg_catalog.clock_timestamp()
               WHERE {id} = $1
              RETURNING {id} AS batch_id, status)
          SELECT pg_catalog.pg_notify($7, pg_catalog.json_build_object('batch_id', batch_id, 'status', status)::text)

@@ -59,14 +59,13 @@ const BILL_USAGE: &str = r#"
            AND u.client_id = $1 AND u.acct_no = i.acct_no
            AND u.usage_date >= i.period_start AND u.usage_date < i.period_end
            AND u.billing_batch_id IS NULL AND NOT u.is_excluded
-        RETURNING u.invoice_no, u.acct_no, u.usage_type_no, u.units, u.amount)
+        RETURNING u.invoice_no, u.acct_no, u.usage_type_no, u.units, u.amount, i.period_start, i.period_end)
     INSERT INTO backout.billing_record (client_id, billing_batch_id, invoice_no, acct_no, record_type, usage_type_no,
                                         usage_records, units, amount, period_start, period_end)
     SELECT $1, $2, b.invoice_no, b.acct_no, 'USAGE_CHARGE', b.usage_type_no,
-           count(*), sum(b.units), sum(b.amount), i.period_start, i.period_end
-    FROM billed b
-    JOIN backout.invoice i ON i.client_id = $1 AND i.invoice_no = b.invoice_no
-    GROUP BY b.invoice_no, b.acct_no, b.usage_type_no, i.period_start, i.period_end
+           count(*), sum(b.units), sum(b.amount), b.period_start, b.period_end
+    FROM billed b  -- the invoice's period comes with the row: no join whose plan stale statistics could pick
+    GROUP BY b.invoice_no, b.acct_no, b.usage_type_no, b.period_start, b.period_end
     ORDER BY b.acct_no, b.usage_type_no"#;
 
 /// Consumption of a commitment period = its billed usage (this run's and earlier runs'), in its scope.
@@ -117,20 +116,19 @@ const SETTLE_BALANCES: &str = r#"
     ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
        SET true_up_amount = excluded.true_up_amount, true_up_batch_id = excluded.true_up_batch_id, updated_at = now()"#;
 
+/// Each invoice's totals from its own lines (an index probe per invoice, so the cost is linear in the run's
+/// invoices whatever the statistics say about them: a join with aggregated lines let stale estimates pick a
+/// nested loop over every line per invoice), then the account's pointers.
 const CLOSE_INVOICES_AND_ADVANCE: &str = r#"
-    WITH totals AS (
-        SELECT invoice_no,
-               coalesce(sum(amount) FILTER (WHERE record_type = 'USAGE_CHARGE'), 0) AS usage_amount,
-               coalesce(sum(amount) FILTER (WHERE record_type = 'TRUE_UP'), 0) AS true_up_amount
-        FROM backout.billing_record
-        WHERE client_id = $1 AND billing_batch_id = $2
-        GROUP BY invoice_no),
-    invoices AS (
+    WITH invoices AS (
         UPDATE backout.invoice i
-           SET usage_amount = t.usage_amount, true_up_amount = t.true_up_amount,
-               total_amount = t.usage_amount + t.true_up_amount
-          FROM totals t
-         WHERE i.client_id = $1 AND i.invoice_no = t.invoice_no)
+           SET (usage_amount, true_up_amount, total_amount) = (
+                   SELECT t.usage_amount, t.true_up_amount, t.usage_amount + t.true_up_amount
+                   FROM (SELECT coalesce(sum(r.amount) FILTER (WHERE r.record_type = 'USAGE_CHARGE'), 0) AS usage_amount,
+                                coalesce(sum(r.amount) FILTER (WHERE r.record_type = 'TRUE_UP'), 0) AS true_up_amount
+                         FROM backout.billing_record r
+                         WHERE r.client_id = $1 AND r.invoice_no = i.invoice_no) AS t)
+         WHERE i.client_id = $1 AND i.billing_batch_id = $2)
     UPDATE backout.billing_profile bp
        SET last_bill_date = i.period_end, next_bill_date = backout.advance_bill_date(i.period_end, bp.bill_day)
       FROM backout.invoice i

@@ -98,3 +98,21 @@ pub fn lock_backout_batch_id(batch_id: pgrx::Uuid) {
         &format!("the lock of backout batch {batch_id}"),
     );
 }
+
+/// Does this transaction hold client `client_id`'s lock (shared or exclusive)?  A batch of that client
+/// could then never start before this transaction ends.
+pub fn holds_client_lock(client_id: i64) -> bool {
+    as_owner(|| {
+        crate::reply::read_value::<bool>(
+            &format!(
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks l
+                                WHERE l.locktype = 'advisory' AND l.pid = pg_catalog.pg_backend_pid() AND l.granted
+                                  AND l.objsubid = 1
+                                  AND ((l.classid::bigint << 32) | l.objid::bigint)
+                                      = pg_catalog.hashtextextended('pg_backout/client/' || $1::text, {SALT}))"
+            ),
+            &[client_id.into()],
+        )
+        .unwrap_or(false)
+    })
+}

@@ -143,11 +143,13 @@ const UNBILL_USAGE: &str = r#"
      WHERE u.client_id = $1 AND u.billing_batch_id = ANY($2) AND u.invoice_no = ANY($3)"#;
 
 /// The invoices' snapshot rows: the balance buckets' true-up fields as they were before the run.
+/// The balance snapshots of the target invoices ($4 = their 'batch/account' keys): by batch (indexed),
+/// then a hashed filter, no join, so that no estimate of the run's own rows can pick a quadratic plan.
 const SNAPSHOTS: &str = r#"
     SELECT s.*
     FROM backout.billing_balance_snapshot s
-    JOIN backout.invoice i ON i.client_id = $1 AND i.billing_batch_id = s.billing_batch_id AND i.acct_no = s.acct_no
-    WHERE s.client_id = $1 AND s.billing_batch_id = ANY($2) AND i.invoice_no = ANY($3)"#;
+    WHERE s.client_id = $1 AND s.billing_batch_id = ANY($2)
+      AND (s.billing_batch_id::text || '/' || s.acct_no::text) = ANY($4)"#;
 
 /// A bucket the run created stays only if usage has reached it since (ingest would have created it).
 const DROP_CREATED_BUCKETS: &str = r#"
@@ -171,10 +173,8 @@ const RESTORE_TRUE_UPS: &str = r#"
          WHERE cb.client_id = $1 AND cb.acct_no = s.acct_no AND cb.period_start = s.period_start
         RETURNING 1)
     DELETE FROM backout.billing_balance_snapshot s
-     USING backout.invoice i
      WHERE s.client_id = $1 AND s.billing_batch_id = ANY($2)
-       AND i.client_id = $1 AND i.billing_batch_id = s.billing_batch_id AND i.acct_no = s.acct_no
-       AND i.invoice_no = ANY($3)"#;
+       AND (s.billing_batch_id::text || '/' || s.acct_no::text) = ANY($4)"#;
 
 const ROLL_BACK_POINTERS: &str = r#"
     UPDATE backout.billing_profile bp
@@ -250,6 +250,18 @@ pub fn reverse(
         target.invoices.clone().into(),
     ];
     reject_billed_again(&args)?;
+    let keys = first_value::<Vec<String>>(
+        "SELECT array_agg(i.billing_batch_id::text || '/' || i.acct_no::text) FROM backout.invoice i
+         WHERE i.client_id = $1 AND i.invoice_no = ANY($3)",
+        &args,
+    )
+    .unwrap_or_default();
+    let with_keys: [DatumWithOid; 4] = [
+        client_id.into(),
+        target.batches.clone().into(),
+        target.invoices.clone().into(),
+        keys.into(),
+    ];
     let mut done = Reversed::default();
     let discarded = discard_usage.then(|| discard_billed_usage(&args));
     match &discarded {
@@ -258,9 +270,9 @@ pub fn reverse(
     }
     run(
         &DROP_CREATED_BUCKETS.replace("{snapshots}", SNAPSHOTS),
-        &args,
+        &with_keys,
     );
-    run(&RESTORE_TRUE_UPS.replace("{snapshots}", SNAPSHOTS), &args);
+    run(&RESTORE_TRUE_UPS.replace("{snapshots}", SNAPSHOTS), &with_keys);
     if let Some(d) = &discarded {
         drop_emptied(client_id, d);
     }

@@ -106,7 +106,7 @@ fn insert_rejected(request: &Request, rejection: &Rejection) -> Option<Uuid> {
             "INSERT INTO backout.undo_batch (client_id, billing_date, requested_billing_date, discard_usage, user_id,
                                              status, error_code, error_message, update_date, run_as)
              VALUES ($1, CASE WHEN $6 THEN $2::text::date END, $2, coalesce($3, false), coalesce($4, session_user),
-                     'ERROR', $5, $7, localtimestamp, $8::oid::regrole)
+                     'ERROR', $5, $7, now(), $8::oid::regrole)
              RETURNING undo_batch_id",
             &[
                 client_id.into(),
