@@ -226,7 +226,9 @@ GRANT EXECUTE ON FUNCTION
     backout.get_undo_job_schedule_status(uuid, bigint),
     backout.get_usage_file_txns_backout_status(uuid, bigint),
     backout.preview_backout_usage_file_transactions(text, bigint, boolean),
-    backout.wait_for_batch(uuid, interval)
+    backout.wait_for_batch(uuid, interval),
+    backout.get_usage_history(bigint, bigint, text, bigint, text, text, text, text[], text[], text[], text[],
+                              bigint, bigint, bigint, text, text, bigint)
 TO backout_reader;
 
 -- Operators: master data and the bulk staging table directly (their clients only), and every operation.
@@ -250,6 +252,7 @@ GRANT EXECUTE ON FUNCTION
     backout.claim_batch(bigint),
     backout.run_claimed_batch(),
     backout.cancel_batch(uuid, bigint),
+    backout.discard_usage(bigint, bigint[], text[], bigint, text, text, jsonb),
     backout.price_offer_in_force(bigint, bigint, bigint, date),
     backout.advance_bill_date(date, smallint),
     backout.parse_usage_timestamp(text)

@@ -136,6 +136,7 @@ CREATE TABLE backout.usage_txn (
     excluded_by       text,
     excluded_at       timestamptz,
     created_at        timestamptz NOT NULL DEFAULT now(),
+    exclusion_qualifiers jsonb,          -- discard_usage's optional_transaction_qualifiers
     PRIMARY KEY (client_id, txn_id),
     FOREIGN KEY (client_id, acct_no) REFERENCES backout.account,
     FOREIGN KEY (client_id, usage_type_no) REFERENCES backout.usage_type,
@@ -145,8 +146,9 @@ CREATE TABLE backout.usage_txn (
 );
 -- by file name (backout, duplicate/idempotency check)
 CREATE UNIQUE INDEX usage_txn_file_record_key ON backout.usage_txn (client_id, file_name, record_key);
--- by account and usage date (billing, history, commitment consumption)
-CREATE INDEX usage_txn_acct_date_idx ON backout.usage_txn (client_id, acct_no, usage_date);
+-- by account and usage date (billing, history, commitment consumption); txn_id last so that a page of
+-- get_usage_history (ordered by usage date, then record number) is read straight from the index
+CREATE INDEX usage_txn_acct_date_idx ON backout.usage_txn (client_id, acct_no, usage_date, txn_id);
 -- by billing batch (undo); partial: most usage waiting for billing is NULL here
 CREATE INDEX usage_txn_billing_batch_idx ON backout.usage_txn (client_id, billing_batch_id)
     WHERE billing_batch_id IS NOT NULL;

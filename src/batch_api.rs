@@ -101,9 +101,11 @@ fn wait_for_batch(
             "batch {batch_id} was submitted by this transaction and cannot start before it commits"
         );
     }
-    if status == "PROCESSING" && client.is_some_and(crate::locks::holds_client_lock) {
+    if let Some(client) =
+        client.filter(|c| status == "PROCESSING" && crate::locks::holds_client_lock(*c))
+    {
         error!(
-            "batch {batch_id} needs the lock of its client, which this transaction holds (it ran a billing run, ingest, clear or batch of that client); commit first, then wait"
+            "wait_for_batch: the batch needs the lock of client {client}, which this transaction holds (it ran a billing run, ingest, clear or batch of that client); commit first, then wait"
         );
     }
     let deadline = Instant::now() + Duration::from_micros(timeout.as_micros().max(0) as u64);

@@ -293,7 +293,13 @@ fn reject_file_being_backed_out(client_id: i64, file_name: &str) -> Outcome<()> 
 }
 
 fn first_invalid_record(source: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome<()> {
-    let problem = first_value::<String>(&pipeline(source, VALIDATE), args);
+    let problem = crate::reply::with_generic_plan(&pipeline(source, VALIDATE), args, |rows| {
+        if rows.is_empty() {
+            None
+        } else {
+            rows.first().get_one::<String>().expect("validation")
+        }
+    });
     match problem {
         None => Ok(()),
         Some(problem) => Err(Rejection::invalid(problem)),
@@ -301,11 +307,8 @@ fn first_invalid_record(source: &str, args: &[pgrx::datum::DatumWithOid]) -> Out
 }
 
 fn ingest(source: &str, args: &[pgrx::datum::DatumWithOid]) -> Ingested {
-    Spi::connect_mut(|client| {
-        let row = client
-            .update(&pipeline(source, INGEST), None, args)
-            .expect("ingest")
-            .first();
+    crate::reply::with_generic_plan(&pipeline(source, INGEST), args, |rows| {
+        let row = rows.first();
         Ingested {
             processed: row.get::<i64>(1).expect("records_processed").unwrap_or(0),
             skipped: row.get::<i64>(2).expect("records_skipped").unwrap_or(0),

@@ -7,6 +7,7 @@
 use pgrx::prelude::*;
 
 mod access;
+mod aria_core;
 mod backout;
 mod batch_api;
 mod batches;

@@ -108,6 +108,39 @@ pub fn read_value<T: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) 
     })
 }
 
+/// Run a statement with a **generic plan**: estimates from the table's averages, not from the parameter
+/// values.  A client that the statistics have not seen yet (new, or loaded since the last ANALYZE) is then
+/// not taken for an empty one, which made the planner scan all of its accounts once per record.
+pub fn with_generic_plan<R>(
+    sql: &str,
+    args: &[DatumWithOid],
+    read: impl FnOnce(pgrx::spi::SpiTupleTable) -> R,
+) -> R {
+    let previous = Spi::get_one::<String>("SELECT pg_catalog.current_setting('plan_cache_mode')")
+        .expect("plan_cache_mode")
+        .unwrap_or_else(|| "auto".into());
+    let set = |mode: &str| {
+        Spi::run_with_args(
+            "SELECT pg_catalog.set_config('plan_cache_mode', $1, true)",
+            &[mode.into()],
+        )
+        .expect("plan_cache_mode")
+    };
+    set("force_generic_plan");
+    let result = Spi::connect_mut(|client| {
+        let types: Vec<pgrx::PgOid> = args.iter().map(|a| pgrx::PgOid::from(a.oid())).collect();
+        let statement = client
+            .prepare_mut(sql, &types)
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+        let rows = client
+            .update(&statement, None, args)
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+        read(rows)
+    });
+    set(&previous);
+    result
+}
+
 /// The first column of the first row, or None when the query returns no row (or NULL).
 pub fn first_value<T: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> Option<T> {
     Spi::connect_mut(|client| {

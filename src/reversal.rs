@@ -62,6 +62,7 @@ const DROP_EMPTIED_BUCKETS: &str = r#"
              ON t.client_id = $1 AND t.acct_no = c.acct_no
             AND t.usage_date >= c.period_start AND t.usage_date < c.period_end
             AND (c.usage_type_no IS NULL OR c.usage_type_no = t.usage_type_no)
+            AND NOT t.is_excluded  -- discarded usage counts in no bucket
            WHERE c.client_id = $1 AND c.acct_no = cb.acct_no AND c.period_start = cb.period_start)"#;
 
 /// What a usage-deleting statement did.
@@ -98,14 +99,18 @@ pub fn delete_usage(sql: &str, args: &[DatumWithOid]) -> Deleted {
 /// Drop the buckets a deletion emptied that no usage reaches any more (and that hold no true-up: call it
 /// after true-ups are restored).
 pub fn drop_emptied(client_id: i64, deleted: &Deleted) {
-    let (accounts, periods) = &deleted.emptied;
+    drop_emptied_buckets(client_id, &deleted.emptied.0, &deleted.emptied.1);
+}
+
+/// The same for buckets given as (acct_no, period_start) pairs.
+pub fn drop_emptied_buckets(client_id: i64, accounts: &[i64], periods: &[Date]) {
     if !accounts.is_empty() {
         run(
             DROP_EMPTIED_BUCKETS,
             &[
                 client_id.into(),
-                accounts.clone().into(),
-                periods.clone().into(),
+                accounts.to_vec().into(),
+                periods.to_vec().into(),
             ],
         );
     }
@@ -272,7 +277,10 @@ pub fn reverse(
         &DROP_CREATED_BUCKETS.replace("{snapshots}", SNAPSHOTS),
         &with_keys,
     );
-    run(&RESTORE_TRUE_UPS.replace("{snapshots}", SNAPSHOTS), &with_keys);
+    run(
+        &RESTORE_TRUE_UPS.replace("{snapshots}", SNAPSHOTS),
+        &with_keys,
+    );
     if let Some(d) = &discarded {
         drop_emptied(client_id, d);
     }

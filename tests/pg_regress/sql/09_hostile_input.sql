@@ -11,7 +11,8 @@ CREATE FUNCTION regress.sample(t regtype) RETURNS text LANGUAGE sql AS $$
         WHEN 'bigint'::regtype THEN '9301' WHEN 'text'::regtype THEN '''2026-04-01''' WHEN 'boolean'::regtype THEN 'false'
         WHEN 'uuid'::regtype THEN '''00000000-0000-4000-8000-000000000000''' WHEN 'jsonb'::regtype THEN '''[]'''
         WHEN 'interval'::regtype THEN '''1 second''' WHEN 'date'::regtype THEN '''2026-04-01'''
-        WHEN 'smallint'::regtype THEN '1' WHEN 'regrole'::regtype THEN '''regress_null_role''' END || '::' || t::text $$;
+        WHEN 'smallint'::regtype THEN '1' WHEN 'regrole'::regtype THEN '''regress_null_role'''
+        WHEN 'bigint[]'::regtype THEN '''{1}''' WHEN 'text[]'::regtype THEN '''{x}''' END || '::' || t::text $$;
 -- Each function and procedure of the schema, with NULL in argument i: the answer (first 150 characters), or
 -- the error it raised.
 CREATE FUNCTION regress.null_walk() RETURNS TABLE (fn text, null_arg int, answer text) LANGUAGE plpgsql AS $$
