@@ -220,7 +220,7 @@ AS 'MODULE_PATHNAME', 'backout_usage_file_transactions_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/batch_api.rs:211
+-- src/batch_api.rs:213
 -- pg_backout::batch_api::cancel_batch
 CREATE OR REPLACE FUNCTION "cancel_batch"(
 	"batch_id" uuid, /* Option < Uuid > */
@@ -274,7 +274,7 @@ AS 'MODULE_PATHNAME', 'clear_job_schedule_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/aria_core.rs:357
+-- src/aria_core.rs:386
 -- pg_backout::aria_core::discard_usage
 CREATE OR REPLACE FUNCTION "discard_usage"(
 	"client_no" bigint, /* Option < i64 > */
@@ -344,7 +344,7 @@ AS 'MODULE_PATHNAME', 'get_usage_file_txns_backout_status_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/aria_core.rs:626
+-- src/aria_core.rs:709
 -- pg_backout::aria_core::get_usage_history
 CREATE OR REPLACE FUNCTION "get_usage_history"(
 	"client_no" bigint, /* Option < i64 > */
@@ -461,7 +461,7 @@ AS 'MODULE_PATHNAME', 'process_usage_file_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/batch_api.rs:242
+-- src/batch_api.rs:244
 -- pg_backout::batch_api::prune_audit
 CREATE OR REPLACE FUNCTION "prune_audit"(
 	"older_than" interval DEFAULT '90 days' /* Option < Interval > */
