@@ -172,6 +172,10 @@ fn claim_files(client_id: i64, batch_id: Uuid, files: &[String]) -> Outcome<()> 
         })
     });
     if claimed == files.len() {
+        // Hold the files until this submission commits: an ingest of one of them waits, then sees the
+        // claim and refuses (it would otherwise ingest a file the batch is about to delete).  No client
+        // lock: a submission never waits for a billing run or batch of the client.
+        locks::lock_files(client_id, files);
         return Ok(());
     }
     as_owner(|| release_claims(client_id, batch_id));

@@ -219,6 +219,24 @@ rm -rf "$standby" "$sock"
 [ "$on_standby" = "t|ERROR CANCELLED|ERROR|1" ] || fail "on the standby: $on_standby"
 echo "ok: $on_standby"
 
+echo "-- 5f. transaction ids past the first epoch: wait_for_batch still knows its own transaction's batch"
+pg_ctlcluster $cluster stop
+runuser -u postgres -- "$(dirname "${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}")/pg_resetwal" -e 1 "/var/lib/postgresql/${PG_MAJOR:-15}/regress" >/dev/null
+pg_ctlcluster $cluster start
+wait_for 60 "SELECT true" || fail "server did not come back after pg_resetwal"
+[ "$(q "SELECT pg_current_xact_id()::text::bigint > 4294967295")" = t ] || fail "epoch not advanced"
+q "SELECT status FROM backout.run_billing(1, '2026-04-01')" >/dev/null
+got="$(psql -X -At -d "$db" 2>&1 <<'SQL' | grep -o 'submitted by this transaction' || true
+BEGIN;
+SET LOCAL pg_backout.start_runners = off;
+SELECT undo_batch_id AS id FROM backout.undo_job_schedule('2026-04-01', 1) \gset
+SELECT backout.wait_for_batch(:'id', '20 seconds');
+ROLLBACK;
+SQL
+)"
+[ "$got" = "submitted by this transaction" ] || fail "wait_for_batch did not recognise its own transaction's batch after the epoch"
+echo "ok: refused at once (epoch 1)"
+
 echo "-- 6. a terminated launcher comes back; DROP DATABASE is not blocked"
 old="$(launcher_pid)"
 qpg "SELECT pg_terminate_backend($old)" >/dev/null
