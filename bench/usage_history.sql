@@ -33,6 +33,8 @@ BEGIN
     RETURN round(best, 1);
 END $$;
 
+-- the last record of page 4,999, for the keyset call
+SELECT txn_id AS after_id FROM backout.usage_txn WHERE client_id = 1 AND acct_no = 1 ORDER BY usage_date, txn_id OFFSET 499899 LIMIT 1 \gset
 \echo
 \echo 'pg_backout get_usage_history benchmark: account with 1,000,000 records, pages of 100 (best of 5, ms); target < 50 ms'
 SELECT step, pg_temp.best_ms(call) AS ms, CASE WHEN pg_temp.best_ms(call) < 50 THEN 'met' ELSE 'MISSED' END AS target
@@ -41,6 +43,7 @@ FROM (VALUES
   ('page 5,000', $$SELECT * FROM backout.get_usage_history(1, acct_no => 1, date_range_start => '2025-01-01', limit_records => 100, offset_records => 499900)$$),
   ('page 1, usage type filter', $$SELECT * FROM backout.get_usage_history(1, acct_no => 1, date_range_start => '2025-01-01', specified_usage_type_no => 2, limit_records => 100)$$),
   ('page 5,000, usage type filter', $$SELECT * FROM backout.get_usage_history(1, acct_no => 1, date_range_start => '2025-01-01', specified_usage_type_no => 2, limit_records => 100, offset_records => 499900)$$),
+  ('page 5,000 by keyset (after_usage_rec_no)', format($$SELECT * FROM backout.get_usage_history(1, acct_no => 1, date_range_start => '2025-01-01', limit_records => 100, after_usage_rec_no => %s)$$, :after_id)),
   ('page 1, one day (3,000 records)', $$SELECT * FROM backout.get_usage_history(1, acct_no => 1, date_range_start => '2026-01-15', date_range_end => '2026-01-15', limit_records => 100)$$)
 ) AS c(step, call);
 SELECT filtered_usage_count, jsonb_array_length(usage_history_recs) AS page

@@ -125,7 +125,8 @@ $$;
 -- Aria Core (discard_usage, get_usage_history)
 ALTER TABLE backout.usage_txn ADD COLUMN exclusion_qualifiers jsonb;
 DROP INDEX backout.usage_txn_acct_date_idx;
-CREATE INDEX usage_txn_acct_date_idx ON backout.usage_txn (client_id, acct_no, usage_date, txn_id);
+CREATE INDEX usage_txn_acct_date_idx ON backout.usage_txn (client_id, acct_no, usage_date, txn_id)
+    INCLUDE (is_excluded, usage_type_no, invoice_no);
 -- Every discard_usage call (Aria Core, src/aria_core.rs): who, what was asked, what was discarded, what failed.
 CREATE TABLE backout.discard_request (
     client_id           bigint NOT NULL,
@@ -344,7 +345,7 @@ AS 'MODULE_PATHNAME', 'get_usage_file_txns_backout_status_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/aria_core.rs:709
+-- src/aria_core.rs:732
 -- pg_backout::aria_core::get_usage_history
 CREATE OR REPLACE FUNCTION "get_usage_history"(
 	"client_no" bigint, /* Option < i64 > */
@@ -363,7 +364,8 @@ CREATE OR REPLACE FUNCTION "get_usage_history"(
 	"invoice_no" bigint DEFAULT NULL, /* Option < i64 > */
 	"retrieve_excluded_usage" TEXT DEFAULT 'false', /* Option < & str > */
 	"client_record_id" TEXT DEFAULT NULL, /* Option < & str > */
-	"billed_filter" bigint DEFAULT 0 /* Option < i64 > */
+	"billed_filter" bigint DEFAULT 0, /* Option < i64 > */
+	"after_usage_rec_no" bigint DEFAULT NULL /* Option < i64 > */
 ) RETURNS TABLE (
 	"error_code" bigint,  /* i64 */
 	"error_msg" TEXT,  /* String */
@@ -790,7 +792,7 @@ GRANT EXECUTE ON FUNCTION
     backout.preview_backout_usage_file_transactions(text, bigint, boolean),
     backout.wait_for_batch(uuid, interval),
     backout.get_usage_history(bigint, bigint, text, bigint, text, text, text, text[], text[], text[], text[],
-                              bigint, bigint, bigint, text, text, bigint)
+                              bigint, bigint, bigint, text, text, bigint, bigint)
 TO backout_reader;
 
 -- Operators: master data and the bulk staging table directly (their clients only), and every operation.

@@ -228,7 +228,7 @@ GRANT EXECUTE ON FUNCTION
     backout.preview_backout_usage_file_transactions(text, bigint, boolean),
     backout.wait_for_batch(uuid, interval),
     backout.get_usage_history(bigint, bigint, text, bigint, text, text, text, text[], text[], text[], text[],
-                              bigint, bigint, bigint, text, text, bigint)
+                              bigint, bigint, bigint, text, text, bigint, bigint)
 TO backout_reader;
 
 -- Operators: master data and the bulk staging table directly (their clients only), and every operation.

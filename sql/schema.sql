@@ -147,8 +147,10 @@ CREATE TABLE backout.usage_txn (
 -- by file name (backout, duplicate/idempotency check)
 CREATE UNIQUE INDEX usage_txn_file_record_key ON backout.usage_txn (client_id, file_name, record_key);
 -- by account and usage date (billing, history, commitment consumption); txn_id last so that a page of
--- get_usage_history (ordered by usage date, then record number) is read straight from the index
-CREATE INDEX usage_txn_acct_date_idx ON backout.usage_txn (client_id, acct_no, usage_date, txn_id);
+-- get_usage_history (ordered by usage date, then record number) is read straight from the index, and the
+-- columns of its usual filters included so that its count and its page walk need no heap access
+CREATE INDEX usage_txn_acct_date_idx ON backout.usage_txn (client_id, acct_no, usage_date, txn_id)
+    INCLUDE (is_excluded, usage_type_no, invoice_no);
 -- by billing batch (undo); partial: most usage waiting for billing is NULL here
 CREATE INDEX usage_txn_billing_batch_idx ON backout.usage_txn (client_id, billing_batch_id)
     WHERE billing_batch_id IS NOT NULL;

@@ -454,6 +454,8 @@ struct History {
     with_excluded: bool,
     client_record_id: Option<String>,
     billed_filter: i64,
+    /// Keyset paging: the page starts after this record (its number and usage date).
+    after: Option<(i64, Timestamp)>,
 }
 
 /// `YYYY-MM-DD` (then `time` of that day) or `YYYY-MM-DD HH:mm:ss`.
@@ -584,8 +586,10 @@ const HISTORY: &str = r#"
                        'qualifier_1', p.qualifier_1, 'qualifier_2', p.qualifier_2, 'qualifier_3', p.qualifier_3,
                        'qualifier_4', p.qualifier_4, 'usage_rec_no', p.txn_id, 'client_record_id', p.client_record_id)
                        ORDER BY p.usage_date, p.txn_id), '[]'::jsonb)
-            FROM (SELECT u.* FROM backout.usage_txn u WHERE {where}
-                  ORDER BY u.usage_date, u.txn_id LIMIT $14 OFFSET $15) p
+            FROM (SELECT u.txn_id FROM backout.usage_txn u WHERE {where}
+                    AND ($16::bigint IS NULL OR (u.usage_date, u.txn_id) > ($17::timestamp, $16))
+                  ORDER BY u.usage_date, u.txn_id LIMIT $14 OFFSET $15) page
+            JOIN backout.usage_txn p ON p.client_id = $1 AND p.txn_id = page.txn_id
             JOIN backout.account a ON a.client_id = $1 AND a.acct_no = p.acct_no
             JOIN backout.usage_type t ON t.client_id = $1 AND t.usage_type_no = p.usage_type_no)"#;
 
@@ -613,6 +617,8 @@ fn history(h: &History) -> (i64, JsonB) {
                     h.billed_filter.into(),
                     h.limit.into(),
                     h.offset.into(),
+                    h.after.map(|a| a.0).into(),
+                    h.after.map(|a| a.1).into(),
                 ],
             )
             .expect("usage history")
@@ -642,6 +648,7 @@ fn check_history(
     retrieve_excluded_usage: Option<&str>,
     client_record_id: Option<&str>,
     billed_filter: Option<i64>,
+    after_usage_rec_no: Option<i64>,
 ) -> Result<History, AriaError> {
     let client = client_no.ok_or_else(|| invalid("client_no is required"))?;
     let billed_filter = billed_filter.unwrap_or(0);
@@ -689,6 +696,21 @@ fn check_history(
         specified_usage_type_no,
         specified_usage_type_code,
     )?;
+    let after = match after_usage_rec_no {
+        None => None,
+        Some(no) => Some((
+            no,
+            read_value::<Timestamp>(
+                "SELECT usage_date FROM backout.usage_txn WHERE client_id = $1 AND acct_no = $2 AND txn_id = $3",
+                &[client_id.into(), acct_no.into(), no.into()],
+            )
+            .ok_or_else(|| {
+                invalid(format!(
+                    "after_usage_rec_no {no} is not a usage record of this account"
+                ))
+            })?,
+        )),
+    };
     Ok(History {
         client_id,
         acct_no,
@@ -702,6 +724,7 @@ fn check_history(
         with_excluded,
         client_record_id: client_record_id.map(str::to_owned),
         billed_filter,
+        after,
     })
 }
 
@@ -727,6 +750,7 @@ fn get_usage_history(
     retrieve_excluded_usage: default!(Option<&str>, "'false'"),
     client_record_id: default!(Option<&str>, "NULL"),
     billed_filter: default!(Option<i64>, 0),
+    after_usage_rec_no: default!(Option<i64>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -756,6 +780,7 @@ fn get_usage_history(
         retrieve_excluded_usage,
         client_record_id,
         billed_filter,
+        after_usage_rec_no,
     );
     TableIterator::once(match checked {
         Ok(h) => {

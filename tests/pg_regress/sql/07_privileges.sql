@@ -143,7 +143,7 @@ INSERT INTO regress.calls VALUES
   ('backout.clear_job_schedule(bigint, text, boolean)', $$SELECT * FROM backout.clear_job_schedule(%s, '2026-04-01')$$),
   ('backout.entitled(bigint, text)', $$SELECT backout.entitled(%s, 'reader')$$),
   ('backout.discard_usage(bigint, bigint[], text[], bigint, text, text, jsonb)', $$SELECT * FROM backout.discard_usage(%s, usage_record_no => ARRAY[1, 2])$$),
-  ('backout.get_usage_history(bigint, bigint, text, bigint, text, text, text, text[], text[], text[], text[], bigint, bigint, bigint, text, text, bigint)', $$SELECT * FROM backout.get_usage_history(%s, acct_no => 1, date_range_start => '2026-03-01')$$),
+  ('backout.get_usage_history(bigint, bigint, text, bigint, text, text, text, text[], text[], text[], text[], bigint, bigint, bigint, text, text, bigint, bigint)', $$SELECT * FROM backout.get_usage_history(%s, acct_no => 1, date_range_start => '2026-03-01')$$),
   ('backout.entitled_clients(text)', $$SELECT backout.entitled_clients('reader'), %s AS c$$),
   ('backout.entitled_to_all(text)', $$SELECT backout.entitled_to_all('reader'), %s AS c$$),
   ('backout.get_undo_job_schedule_status(uuid, bigint)', $$SELECT * FROM backout.get_undo_job_schedule_status((SELECT id FROM regress.ids WHERE name = 'undo'), %s)$$),

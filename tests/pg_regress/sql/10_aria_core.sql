@@ -103,6 +103,12 @@ SELECT (SELECT filtered_usage_count FROM backout.get_usage_history(9401, acct_no
        (SELECT filtered_usage_count FROM backout.get_usage_history(9401, acct_no => 1, date_range_start => '2026-03-01', client_record_id => 'BAD-1', retrieve_excluded_usage => 'true')) AS by_crid,
        (SELECT filtered_usage_count FROM backout.get_usage_history(9401, acct_no => 1, date_range_start => '2026-03-01', billed_filter => 1, retrieve_excluded_usage => 'true')) AS billed,
        (SELECT filtered_usage_count FROM backout.get_usage_history(9401, acct_no => 1, date_range_start => '2026-03-01', billed_filter => 2, retrieve_excluded_usage => 'true')) AS unbilled;
+-- keyset paging: the page after a record equals the offset page
+SELECT (SELECT usage_history_recs FROM backout.get_usage_history(9401, acct_no => 1, date_range_start => '2026-03-01', retrieve_excluded_usage => 'true', limit_records => 1, offset_records => 1))
+     = (SELECT usage_history_recs FROM backout.get_usage_history(9401, acct_no => 1, date_range_start => '2026-03-01', retrieve_excluded_usage => 'true', limit_records => 1,
+               after_usage_rec_no => (SELECT (usage_history_recs->0->>'usage_rec_no')::bigint
+                                      FROM backout.get_usage_history(9401, acct_no => 1, date_range_start => '2026-03-01', retrieve_excluded_usage => 'true', limit_records => 1)))) AS same_page;
+SELECT error_code, error_msg FROM backout.get_usage_history(9401, acct_no => 1, date_range_start => '2026-03-01', after_usage_rec_no => -1);
 -- inclusive bounds with times; an offset past the end: empty page, same count
 SELECT filtered_usage_count, jsonb_array_length(usage_history_recs) AS page
 FROM backout.get_usage_history(9401, acct_no => 1, date_range_start => '2026-03-10 10:00:00', date_range_end => '2026-03-11 10:00:00');
