@@ -17,6 +17,21 @@ INSERT INTO timings SELECT :'phase', '4 backout 1 file with undo_billing (' || :
 SELECT clock_timestamp() AS t0 \gset
 SELECT status FROM backout.run_billing(:c, '2026-04-01') \gset
 INSERT INTO timings SELECT :'phase', '5 run_billing after the backout', pg_temp.took(:'t0');
+-- the clear takes ~50 ms: the best of three (billing again between them) rather than one sample
 SELECT clock_timestamp() AS t0 \gset
 SELECT status FROM backout.clear_job_schedule(:c, '2026-04-01') \gset
-INSERT INTO timings SELECT :'phase', '6 clear_job_schedule', pg_temp.took(:'t0');
+INSERT INTO timings SELECT :'phase', 'clear', pg_temp.took(:'t0');
+SELECT undo_batch_id FROM backout.undo_job_schedule('2026-04-01', :c) \gset
+SELECT backout.wait_for_batch(:'undo_batch_id', '1 hour') AS st \gset
+SELECT status FROM backout.run_billing(:c, '2026-04-01') \gset
+SELECT clock_timestamp() AS t0 \gset
+SELECT status FROM backout.clear_job_schedule(:c, '2026-04-01') \gset
+INSERT INTO timings SELECT :'phase', 'clear', pg_temp.took(:'t0');
+SELECT undo_batch_id FROM backout.undo_job_schedule('2026-04-01', :c) \gset
+SELECT backout.wait_for_batch(:'undo_batch_id', '1 hour') AS st \gset
+SELECT status FROM backout.run_billing(:c, '2026-04-01') \gset
+SELECT clock_timestamp() AS t0 \gset
+SELECT status FROM backout.clear_job_schedule(:c, '2026-04-01') \gset
+INSERT INTO timings SELECT :'phase', 'clear', pg_temp.took(:'t0');
+INSERT INTO timings SELECT :'phase', '6 clear_job_schedule (best of 3)', min(ms) FROM timings WHERE phase = :'phase' AND step = 'clear';
+DELETE FROM timings WHERE phase = :'phase' AND step = 'clear';
