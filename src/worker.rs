@@ -317,13 +317,18 @@ fn configured_databases() -> Vec<String> {
         .collect()
 }
 
-/// The database's oid, read with a heap scan of pg_database: the launcher has no database, so only
-/// nailed shared catalogs are readable (not the index a lookup by name would use).
-fn database_oid(name: &str) -> Option<pg_sys::Oid> {
+/// The first row of a shared catalog (readable without a database) for which `pick` answers, read with a
+/// heap scan: the launcher has no database, so only nailed shared catalogs are readable (not the index a
+/// lookup by name would use).
+fn scan_shared_catalog<F: Copy, R>(
+    relation: pg_sys::Oid,
+    pick: impl Fn(&F) -> Option<R> + std::panic::RefUnwindSafe,
+) -> Option<R> {
     BackgroundWorker::transaction(|| {
-        // SAFETY: a catalog heap scan inside a transaction, as the autovacuum launcher does.
+        // SAFETY: a catalog heap scan inside a transaction, as the autovacuum launcher does; `F` is the
+        // catalog's row struct.
         unsafe {
-            let rel = pg_sys::table_open(pg_sys::DatabaseRelationId, pg_sys::AccessShareLock as _);
+            let rel = pg_sys::table_open(relation, pg_sys::AccessShareLock as _);
             let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
             let mut found = None;
             loop {
@@ -331,9 +336,8 @@ fn database_oid(name: &str) -> Option<pg_sys::Oid> {
                 if tuple.is_null() {
                     break;
                 }
-                let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_database>(tuple);
-                if CStr::from_ptr((*form).datname.data.as_ptr()).to_bytes() == name.as_bytes() {
-                    found = Some((*form).oid);
+                found = pick(&*pg_sys::heap_tuple_get_struct::<F>(tuple));
+                if found.is_some() {
                     break;
                 }
             }
@@ -344,31 +348,27 @@ fn database_oid(name: &str) -> Option<pg_sys::Oid> {
     })
 }
 
-/// The worker role's oid if it exists and may log in, read with a heap scan of pg_authid (a shared
-/// catalog, readable without a database).
+fn database_oid(name: &str) -> Option<pg_sys::Oid> {
+    scan_shared_catalog(
+        pg_sys::DatabaseRelationId,
+        |db: &pg_sys::FormData_pg_database| {
+            // SAFETY: datname is a NUL-terminated NameData.
+            let datname = unsafe { CStr::from_ptr(db.datname.data.as_ptr()) };
+            (datname.to_bytes() == name.as_bytes()).then_some(db.oid)
+        },
+    )
+}
+
+/// The worker role's oid if it exists and may log in.
 fn worker_role_oid(name: &str) -> Option<pg_sys::Oid> {
-    BackgroundWorker::transaction(|| {
-        // SAFETY: a catalog heap scan inside a transaction, as database_oid does.
-        unsafe {
-            let rel = pg_sys::table_open(pg_sys::AuthIdRelationId, pg_sys::AccessShareLock as _);
-            let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
-            let mut found = None;
-            loop {
-                let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
-                if tuple.is_null() {
-                    break;
-                }
-                let form = pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_authid>(tuple);
-                if CStr::from_ptr((*form).rolname.data.as_ptr()).to_bytes() == name.as_bytes() {
-                    found = (*form).rolcanlogin.then_some((*form).oid);
-                    break;
-                }
-            }
-            pg_sys::table_endscan(scan);
-            pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
-            found
-        }
-    })
+    scan_shared_catalog(
+        pg_sys::AuthIdRelationId,
+        |role: &pg_sys::FormData_pg_authid| {
+            // SAFETY: rolname is a NUL-terminated NameData.
+            let rolname = unsafe { CStr::from_ptr(role.rolname.data.as_ptr()) };
+            (rolname.to_bytes() == name.as_bytes() && role.rolcanlogin).then_some(role.oid)
+        },
+    )
 }
 
 #[pg_guard]
