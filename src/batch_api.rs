@@ -156,31 +156,13 @@ fn cancel(batch_id: Uuid, client_id: i64) -> Result<CancelRow, Rejection> {
         )
         .expect("cancel marker");
         if batches::take_if_idle(batch_id) {
-            Spi::run_with_args(
-                &format!(
-                    "WITH done AS (
-                         UPDATE {table} SET status = 'ERROR', error_code = $2, error_message = $3, runner_pid = NULL,
-                                update_date = pg_catalog.clock_timestamp()
-                          WHERE {id} = $1 AND status = 'PROCESSING' RETURNING {id} AS batch_id, status)
-                     SELECT pg_catalog.pg_notify('pg_backout_batch',
-                                                 pg_catalog.json_build_object('batch_id', batch_id, 'status', status)::text)
-                     FROM done",
-                    table = kind.table,
-                    id = kind.id_column
-                ),
-                &[
-                    batch_id.into(),
-                    CANCELLED.into(),
-                    format!("cancelled by {caller} before it ran").into(),
-                ],
-            )
-            .expect("cancel waiting batch");
-            (kind.release)(client_id, batch_id);
-            Spi::run_with_args(
-                "DELETE FROM backout.batch_cancel WHERE batch_id = $1",
-                &[batch_id.into()],
-            )
-            .expect("cancel marker");
+            batches::end_waiting(
+                kind,
+                client_id,
+                batch_id,
+                CANCELLED,
+                format!("cancelled by {caller} before it ran"),
+            );
             Ok((
                 Some(batch_id),
                 "ERROR".to_owned(),

@@ -104,21 +104,28 @@ pub static BATCH_TIMEOUT_MS: pgrx::guc::GucSetting<i32> =
 // ---------------------------------------------------------------------------------------------------
 // Claim
 
-/// The union of every kind's PROCESSING rows: kind index, client, id, queue position, due time.
-fn queue_sql() -> String {
+/// One SELECT per kind (`{kind}` = its index in the registry, `{table}`, `{id}` = its id column), as a
+/// UNION ALL.  Table and column names are constants of the registry, never user input.
+fn over_kinds(select: &str) -> String {
     kinds()
         .iter()
         .enumerate()
         .map(|(i, k)| {
-            format!(
-                "SELECT {i} AS kind, client_id, {id} AS batch_id, queue_seq, next_attempt_at
-                 FROM {table} WHERE status = 'PROCESSING'",
-                id = k.id_column,
-                table = k.table
-            )
+            select
+                .replace("{kind}", &i.to_string())
+                .replace("{table}", k.table)
+                .replace("{id}", k.id_column)
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ")
+}
+
+/// The union of every kind's PROCESSING rows: kind index, client, id, queue position, due time.
+fn queue_sql() -> String {
+    over_kinds(
+        "SELECT {kind} AS kind, client_id, {id} AS batch_id, queue_seq, next_attempt_at
+         FROM {table} WHERE status = 'PROCESSING'",
+    )
 }
 
 /// The head of each client's queue, oldest first, when due and within the scope.
@@ -417,24 +424,18 @@ fn backoff_seconds(attempts: i32) -> f64 {
     2f64.powi((attempts - 1).clamp(0, 6)).min(60.0)
 }
 
-fn record(claim: &Claim, verdict: &Verdict) -> String {
-    let (status, code, message, sqlstate, retry_in) = match verdict {
-        Verdict::Completed => ("COMPLETED", None, None, None, None),
-        Verdict::Failed(r) => (
-            "ERROR",
-            Some(r.code),
-            Some(r.message.clone()),
-            r.sqlstate.clone(),
-            None,
-        ),
-        Verdict::Retry(r) => (
-            "PROCESSING",
-            None,
-            Some(r.message.clone()),
-            r.sqlstate.clone(),
-            Some(backoff_seconds(claim.attempts)),
-        ),
-    };
+/// What a batch's row becomes.
+struct StatusUpdate {
+    status: &'static str,
+    code: Option<&'static str>,
+    message: Option<String>,
+    sqlstate: Option<String>,
+    retry_in: Option<f64>,
+}
+
+/// Write a PROCESSING batch's new status (a retry keeps it PROCESSING, with the reason in last_error); when
+/// it ends, announce it and free what it holds (file claims, cancel request).
+fn write_status(kind: &Kind, client_id: i64, batch_id: Uuid, update: StatusUpdate) {
     let sql = format!(
         "WITH done AS (
              UPDATE {table} SET status = $2, error_code = $3,
@@ -443,35 +444,90 @@ fn record(claim: &Claim, verdict: &Verdict) -> String {
                     error_sqlstate = CASE WHEN $2 = 'COMPLETED' THEN error_sqlstate ELSE $5 END, runner_pid = NULL,
                     next_attempt_at = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => $6),
                     update_date = pg_catalog.clock_timestamp()
-              WHERE {id} = $1
+              WHERE {id} = $1 AND status = 'PROCESSING'
              RETURNING {id} AS batch_id, status)
          SELECT pg_catalog.pg_notify($7, pg_catalog.json_build_object('batch_id', batch_id, 'status', status)::text)
          FROM done WHERE status <> 'PROCESSING'",
-        table = claim.kind.table,
-        id = claim.kind.id_column
+        table = kind.table,
+        id = kind.id_column
     );
     Spi::run_with_args(
         &sql,
         &[
-            claim.batch.batch_id.into(),
-            status.into(),
-            code.into(),
-            message.into(),
-            sqlstate.into(),
-            retry_in.into(),
+            batch_id.into(),
+            update.status.into(),
+            update.code.into(),
+            update.message.into(),
+            update.sqlstate.into(),
+            update.retry_in.into(),
             NOTIFY_CHANNEL.into(),
         ],
     )
     .expect("record batch status");
-    if status != "PROCESSING" {
-        (claim.kind.release)(claim.batch.client_id, claim.batch.batch_id);
+    if update.status != "PROCESSING" {
+        (kind.release)(client_id, batch_id);
         Spi::run_with_args(
             "DELETE FROM backout.batch_cancel WHERE batch_id = $1",
-            &[claim.batch.batch_id.into()],
+            &[batch_id.into()],
         )
         .expect("cancel marker");
     }
+}
+
+fn record(claim: &Claim, verdict: &Verdict) -> String {
+    let update = match verdict {
+        Verdict::Completed => StatusUpdate {
+            status: "COMPLETED",
+            code: None,
+            message: None,
+            sqlstate: None,
+            retry_in: None,
+        },
+        Verdict::Failed(r) => StatusUpdate {
+            status: "ERROR",
+            code: Some(r.code),
+            message: Some(r.message.clone()),
+            sqlstate: r.sqlstate.clone(),
+            retry_in: None,
+        },
+        Verdict::Retry(r) => StatusUpdate {
+            status: "PROCESSING",
+            code: None,
+            message: Some(r.message.clone()),
+            sqlstate: r.sqlstate.clone(),
+            retry_in: Some(backoff_seconds(claim.attempts)),
+        },
+    };
+    let status = update.status;
+    write_status(
+        claim.kind,
+        claim.batch.client_id,
+        claim.batch.batch_id,
+        update,
+    );
     status.to_owned()
+}
+
+/// End a batch that no runner holds (the caller took its claim lock with `take_if_idle`) as ERROR.
+pub fn end_waiting(
+    kind: &Kind,
+    client_id: i64,
+    batch_id: Uuid,
+    code: &'static str,
+    message: String,
+) {
+    write_status(
+        kind,
+        client_id,
+        batch_id,
+        StatusUpdate {
+            status: "ERROR",
+            code: Some(code),
+            message: Some(message),
+            sqlstate: None,
+            retry_in: None,
+        },
+    );
 }
 
 /// Before running: a cancelled batch, or one whose runners died too often, ends here.
@@ -532,17 +588,9 @@ pub fn run_claimed(claim: Claim) -> Ran {
 // Lookups shared by the SQL-facing functions (batch_api.rs)
 
 fn by_id_sql(columns: &str) -> String {
-    kinds()
-        .iter()
-        .map(|k| {
-            format!(
-                "SELECT {columns} FROM {table} WHERE {id} = $1",
-                table = k.table,
-                id = k.id_column
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ")
+    over_kinds(&format!(
+        "SELECT {columns} FROM {{table}} WHERE {{id}} = $1"
+    ))
 }
 
 /// Status of a batch of any kind by id, as the caller may see it (row-level security), or None.
@@ -557,18 +605,7 @@ pub fn client_of(batch_id: Uuid) -> Option<i64> {
 
 /// The kind, client, status and runner of a batch, as the owner.
 pub fn lookup(batch_id: Uuid) -> Option<(&'static Kind, i64, String)> {
-    let sql = kinds()
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            format!(
-                "SELECT {i}, client_id, status FROM {table} WHERE {id} = $1",
-                table = k.table,
-                id = k.id_column
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
+    let sql = by_id_sql("{kind}, client_id, status");
     access::as_owner(|| {
         crate::reply::read(|spi| {
             let rows = spi

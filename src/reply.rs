@@ -92,20 +92,24 @@ pub fn read<R>(work: impl FnOnce(&pgrx::spi::SpiClient<'_>) -> R) -> R {
     Spi::connect(work)
 }
 
+/// The first column of the first row of a result, or None when there is no row (or NULL).
+fn first_column<T: FromDatum + IntoDatum>(
+    rows: pgrx::spi::SpiResult<pgrx::spi::SpiTupleTable>,
+    query: &str,
+) -> Option<T> {
+    let rows = rows.unwrap_or_else(|e| panic!("{e}: {query}"));
+    if rows.is_empty() {
+        None
+    } else {
+        rows.first()
+            .get_one::<T>()
+            .unwrap_or_else(|e| panic!("{e}: {query}"))
+    }
+}
+
 /// `first_value`, read-only.
 pub fn read_value<T: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> Option<T> {
-    read(|client| {
-        let rows = client
-            .select(query, Some(1), args)
-            .unwrap_or_else(|e| panic!("{e}: {query}"));
-        if rows.is_empty() {
-            None
-        } else {
-            rows.first()
-                .get_one::<T>()
-                .unwrap_or_else(|e| panic!("{e}: {query}"))
-        }
-    })
+    read(|client| first_column(client.select(query, Some(1), args), query))
 }
 
 /// Run a statement with a **generic plan**: estimates from the table's averages, not from the parameter
@@ -143,16 +147,5 @@ pub fn with_generic_plan<R>(
 
 /// The first column of the first row, or None when the query returns no row (or NULL).
 pub fn first_value<T: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> Option<T> {
-    Spi::connect_mut(|client| {
-        let rows = client
-            .update(query, Some(1), args)
-            .unwrap_or_else(|e| panic!("{e}: {query}"));
-        if rows.is_empty() {
-            None
-        } else {
-            rows.first()
-                .get_one::<T>()
-                .unwrap_or_else(|e| panic!("{e}: {query}"))
-        }
-    })
+    Spi::connect_mut(|client| first_column(client.update(query, Some(1), args), query))
 }
