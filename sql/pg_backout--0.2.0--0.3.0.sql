@@ -221,7 +221,7 @@ AS 'MODULE_PATHNAME', 'backout_usage_file_transactions_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/batch_api.rs:213
+-- src/batch_api.rs:195
 -- pg_backout::batch_api::cancel_batch
 CREATE OR REPLACE FUNCTION "cancel_batch"(
 	"batch_id" uuid, /* Option < Uuid > */
@@ -345,7 +345,7 @@ AS 'MODULE_PATHNAME', 'get_usage_file_txns_backout_status_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/aria_core.rs:732
+-- src/aria_core.rs:733
 -- pg_backout::aria_core::get_usage_history
 CREATE OR REPLACE FUNCTION "get_usage_history"(
 	"client_no" bigint, /* Option < i64 > */
@@ -372,7 +372,7 @@ CREATE OR REPLACE FUNCTION "get_usage_history"(
 	"usage_history_recs" jsonb,  /* Option < JsonB > */
 	"filtered_usage_count" bigint  /* Option < i64 > */
 )
-STABLE PARALLEL SAFE
+STABLE PARALLEL RESTRICTED
 SET search_path TO pg_catalog, @extschema@, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'get_usage_history_wrapper';
@@ -463,7 +463,7 @@ AS 'MODULE_PATHNAME', 'process_usage_file_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/batch_api.rs:244
+-- src/batch_api.rs:226
 -- pg_backout::batch_api::prune_audit
 CREATE OR REPLACE FUNCTION "prune_audit"(
 	"older_than" interval DEFAULT '90 days' /* Option < Interval > */

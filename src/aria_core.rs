@@ -729,7 +729,8 @@ fn check_history(
 }
 
 /// An account's usage history, filtered and paged (read-only, one query).
-#[pg_extern(stable, parallel_safe)]
+// Parallel restricted, not safe: a refused call records its refusal (a write), which a parallel worker cannot do.
+#[pg_extern(stable, parallel_restricted)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 #[allow(clippy::too_many_arguments)]
 fn get_usage_history(
