@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks: build and install the release library, run bench/<name>.sql in a throwaway cluster each,
-# print timings.  Usage: scripts/bench.sh [ingest|undo|backout|history|usage_history]... (default: all).
+# print timings.  Usage: scripts/bench.sh [ingest|undo|backout|history|usage_history|day_counts]... (default: all).
 . "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
-for name in "${@:-ingest undo backout history usage_history}"; do
+for name in "${@:-ingest undo backout history usage_history day_counts}"; do
   for bench in $name; do
     echo "== bench/$bench.sql"
     run_in_cluster psql -X -q -v ON_ERROR_STOP=1 -f "bench/$bench.sql"

@@ -6,7 +6,10 @@ sql/privileges.sql (roles, entitlements, row-level security, grants: it must run
 exists).  Run after `cargo pgrx install` of the current version:
     python3 scripts/upgrade_script.py /usr/share/postgresql/15/extension/pg_backout--0.3.0.sql
 tests/upgrade/upgrade.sh then checks that the result equals a fresh installation.
-(Released upgrade scripts, such as sql/pg_backout--0.1.0--0.2.0.sql, are frozen and never regenerated.)"""
+(Released upgrade scripts, such as sql/pg_backout--0.1.0--0.2.0.sql, are frozen and never regenerated.
+0.3.0 is released, so this script's TARGET is frozen too; 0.3.0 -> 0.3.1 changed no function signature and is
+written by hand.  The next version that adds or changes Rust functions points TARGET and MARKER at its own
+script.)"""
 import re
 import sys
 

@@ -573,8 +573,8 @@ const HISTORY_WHERE: &str = r#"
     AND ($12::text IS NULL OR u.client_record_id = $12)
     AND CASE $13::bigint WHEN 1 THEN u.invoice_no IS NOT NULL WHEN 2 THEN u.invoice_no IS NULL ELSE true END"#;
 
-const HISTORY: &str = r#"
-    SELECT (SELECT count(*) FROM backout.usage_txn u WHERE {where}),
+/// The page's records as jsonb, in order, from the record numbers of `page`.
+const PAGE_JSON: &str = r#"
            (SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'billable_acct_no', p.acct_no, 'incurring_acct_no', p.acct_no,
                        'client_billable_acct_id', a.client_acct_id, 'client_incurring_acct_id', a.client_acct_id,
@@ -587,14 +587,75 @@ const HISTORY: &str = r#"
                        'qualifier_4', p.qualifier_4, 'usage_rec_no', p.txn_id, 'client_record_id', p.client_record_id)
                        ORDER BY p.usage_date, p.txn_id), '[]'::jsonb)
             FROM (SELECT u.txn_id FROM backout.usage_txn u WHERE {where}
+                    AND u.usage_date >= {page_from}
                     AND ($16::bigint IS NULL OR (u.usage_date, u.txn_id) > ($17::timestamp, $16))
-                  ORDER BY u.usage_date, u.txn_id LIMIT $14 OFFSET $15) page
+                  ORDER BY u.usage_date, u.txn_id LIMIT $14 OFFSET {page_skip}) page
             JOIN backout.usage_txn p ON p.client_id = $1 AND p.txn_id = page.txn_id
             JOIN backout.account a ON a.client_id = $1 AND a.acct_no = p.acct_no
             JOIN backout.usage_type t ON t.client_id = $1 AND t.usage_type_no = p.usage_type_no)"#;
 
+/// Any filter: count the matching records one by one, page by OFFSET.
+const HISTORY_BY_RECORDS: &str = r#"
+    SELECT (SELECT count(*) FROM backout.usage_txn u WHERE {where}), {page}"#;
+
+/// Filters that usage_day_count keeps apart (dates, usage type, billed, excluded): the whole days inside
+/// [from, to] are counted by summing their day counts, only the records of the partial days at either end
+/// one by one.  The page starts at the day its first record falls in, so a deep OFFSET walks at most a day
+/// and a half of records, not every record before it.  (Keyset pages start where the key says.)
+const HISTORY_BY_DAYS: &str = r#"
+    WITH days AS MATERIALIZED (
+        SELECT d.usage_day, sum(d.records)::bigint AS n
+        FROM backout.usage_day_count d
+        WHERE d.client_id = $1 AND d.acct_no = $2 AND d.usage_day >= {lo} AND d.usage_day < {hi}
+          AND ($5::bigint IS NULL OR d.usage_type_no = $5) AND ($11 OR NOT d.is_excluded)
+          AND CASE $13::bigint WHEN 1 THEN d.billed WHEN 2 THEN NOT d.billed ELSE true END
+        GROUP BY d.usage_day HAVING sum(d.records) <> 0),
+    edges AS MATERIALIZED (
+        SELECT (SELECT count(*) FROM backout.usage_txn u WHERE {where} AND u.usage_date < {lo}) AS before,
+               (SELECT count(*) FROM backout.usage_txn u WHERE {where} AND u.usage_date >= greatest({lo}, {hi})) AS after),
+    day_starts AS (
+        SELECT d.usage_day::timestamp AS at, ((SELECT before FROM edges) + sum(d.n) OVER (ORDER BY d.usage_day) - d.n)::bigint AS skipped
+        FROM days d),
+    start AS MATERIALIZED (
+        SELECT s.at, $15 - s.skipped AS skip
+        FROM (SELECT $3::timestamp AS at, 0::bigint AS skipped UNION ALL SELECT at, skipped FROM day_starts) s
+        WHERE s.skipped <= $15 AND ($16::bigint IS NULL OR s.at = $3)
+        ORDER BY s.skipped DESC, s.at DESC
+        LIMIT 1)
+    SELECT (SELECT before + after FROM edges) + (SELECT coalesce(sum(n), 0) FROM days)::bigint, {page}"#;
+
+/// The first whole day at or after `from`, and the day after the last whole day up to `to` (inclusive,
+/// to the microsecond).
+const WHOLE_DAYS_FROM: &str = "CASE WHEN $3 = date_trunc('day', $3) THEN $3 ELSE date_trunc('day', $3) + interval '1 day' END";
+const WHOLE_DAYS_TO: &str = "coalesce(date_trunc('day', $4 + interval '1 microsecond'), 'infinity'::timestamp)";
+
+impl History {
+    /// Whether every filter is one that usage_day_count keeps apart.
+    fn countable_by_day(&self) -> bool {
+        self.from.is_some()
+            && self.qualifiers.iter().all(Option::is_none)
+            && self.invoice_no.is_none()
+            && self.client_record_id.is_none()
+    }
+
+    fn sql(&self) -> String {
+        let (query, page_from, page_skip) = if self.countable_by_day() {
+            (HISTORY_BY_DAYS, "(SELECT at FROM start)", "(SELECT skip FROM start)")
+        } else {
+            (HISTORY_BY_RECORDS, "'-infinity'::timestamp", "$15")
+        };
+        query
+            .replace("{page}", PAGE_JSON)
+            .replace("{page_from}", page_from)
+            .replace("{page_skip}", page_skip)
+            .replace("{where}", HISTORY_WHERE)
+            .replace("{lo}", WHOLE_DAYS_FROM)
+            .replace("{hi}", WHOLE_DAYS_TO)
+    }
+}
+
 fn history(h: &History) -> (i64, JsonB) {
-    let sql = HISTORY.replace("{where}", HISTORY_WHERE);
+    let sql = h.sql();
     let [q1, q2, q3, q4] = h.qualifiers.clone();
     crate::reply::read(|spi| {
         let row = spi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ALTER EXTENSION pg_backout UPDATE from every released version gives exactly a fresh installation:
 # install each old version's script (kept here as released), update, and compare every extension object
-# (tests/upgrade/catalog.sql) with a database where the current version was created directly.
+# (tests/upgrade/catalog.sql) with a database where the current version was created directly.  Usage written
+# before the update (usage.sql) is counted in the day counts after it (counts.sql).
 # Runs inside a throwaway cluster (scripts/test.sh uses run_in_cluster).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -16,8 +17,8 @@ for old in pg_backout--*.sql; do
   cp "$old" "$extdir/$old"
   db="upgrade_from_${version//./_}"
   createdb "$db"
-  psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE EXTENSION pg_backout VERSION '$version'" \
-                                         -c "ALTER EXTENSION pg_backout UPDATE"
+  psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE EXTENSION pg_backout VERSION '$version'" -f usage.sql \
+                                         -c "ALTER EXTENSION pg_backout UPDATE" -f counts.sql
   got="$(psql -X -At -d "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_backout'")"
   [ "$got" = "$current" ] || { echo "FAIL: $version updated to $got, not $current"; exit 1; }
   listing "$db" > "/tmp/pg_backout_from_$version.txt"

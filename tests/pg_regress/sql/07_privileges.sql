@@ -140,6 +140,7 @@ GRANT SELECT ON regress.calls TO PUBLIC;
 INSERT INTO regress.calls VALUES
   ('backout.advance_bill_date(date, smallint)', $$SELECT backout.advance_bill_date('2026-01-31', NULL), %s AS c$$),
   ('backout.backout_usage_file_transactions(text, bigint, text, boolean, uuid)', $$SELECT file_names, client_id, status, error_message, error_code FROM backout.backout_usage_file_transactions('march.json', %s, 'x')$$),
+  ('backout.count_usage_by_day()', $$SELECT backout.count_usage_by_day(), %s AS c$$),
   ('backout.clear_job_schedule(bigint, text, boolean)', $$SELECT * FROM backout.clear_job_schedule(%s, '2026-04-01')$$),
   ('backout.entitled(bigint, text)', $$SELECT backout.entitled(%s, 'reader')$$),
   ('backout.discard_usage(bigint, bigint[], text[], bigint, text, text, jsonb)', $$SELECT * FROM backout.discard_usage(%s, usage_record_no => ARRAY[1, 2])$$),
