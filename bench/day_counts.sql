@@ -3,8 +3,9 @@
 -- databases of one cluster: bench_with (the count triggers on) and bench_without (the baseline: triggers
 -- disabled before any data): ingest of 200,000 staged records, billing, undo, a discard of 10,000 records,
 -- a backout of one file.  Four rounds alternate the databases, each in a new session; the figure per step
--- is the best of two (ms).  (Toggling the triggers within one database and session gave the baseline
--- 2-7 times slower billing and undo than the same steps alone: an artifact this layout avoids.)
+-- is the best of two (ms): now and then the second client of a database bills 2x and undoes 8x slower in
+-- either mode (billing's usage UPDATE planned as a nested loop over invoices estimated at one row), and
+-- the best of two keeps that plan flip out of the comparison.
 \set ON_ERROR_STOP 1
 \pset footer off
 SET client_min_messages = warning;

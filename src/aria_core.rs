@@ -600,8 +600,8 @@ const HISTORY_BY_RECORDS: &str = r#"
 
 /// Filters that usage_day_count keeps apart (dates, usage type, billed, excluded): the whole days inside
 /// [from, to] are counted by summing their day counts, only the records of the partial days at either end
-/// one by one.  The page starts at the day its first record falls in, so a deep OFFSET walks at most a day
-/// and a half of records, not every record before it.  (Keyset pages start where the key says.)
+/// one by one.  The page starts at the day its first record falls in, so a deep OFFSET walks the records of
+/// that day and at most the partial day after it, not every record before it.  (Keyset pages start where the key says.)
 const HISTORY_BY_DAYS: &str = r#"
     WITH days AS MATERIALIZED (
         SELECT d.usage_day, sum(d.records)::bigint AS n
