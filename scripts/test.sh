@@ -5,7 +5,8 @@
 #   3. the isolation suite (tests/isolation) the same way;
 #   4. crash and restart tests of the background machinery (tests/crash/restart.sh);
 #   5. privileges with separate logins (tests/privileges/logins.sh);
-#   6. ALTER EXTENSION UPDATE from every released version equals a fresh install (tests/upgrade).
+#   6. ALTER EXTENSION UPDATE from every released version equals a fresh install (tests/upgrade);
+#   7. backups: pg_dump and pg_restore keep every row (tests/backup).
 # Exits non-zero on the first failing stage.  Sets the machine up first (scripts/setup.sh).
 . "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
@@ -47,5 +48,10 @@ grep -v '^20..-' "$out/logins.log"
 
 echo "== upgrade (tests/upgrade)"
 run_in_cluster bash tests/upgrade/upgrade.sh
+
+echo "== backups (tests/backup)"
+run_in_cluster bash tests/backup/dump_restore.sh > "$out/backup.log" 2>&1 \
+  || { cat "$out/backup.log"; exit 1; }
+grep -v '^20..-' "$out/backup.log"
 
 echo "== all tests passed"

@@ -161,8 +161,8 @@ CREATE INDEX usage_txn_client_record_id_idx ON backout.usage_txn (client_id, cli
 -- How many usage records each account has per day, usage type, billed and excluded state: kept exact by the
 -- statement triggers below (whoever writes usage_txn, the extension or an operator's own DML), so that
 -- get_usage_history counts a million-record account, and skips to a deep page, by summing days instead of
--- walking records.  Rows that fall to zero stay (at most one per key).  Deliberately not a config table
--- for pg_dump: restoring usage_txn rebuilds it through the triggers.
+-- walking records.  Rows that fall to zero stay (at most one per key).  Not dumped by pg_dump (derived):
+-- a restore's COPY into usage_txn fires the triggers, which count the restored rows.
 CREATE TABLE backout.usage_day_count (
     client_id     bigint NOT NULL,
     acct_no       bigint NOT NULL,
@@ -224,6 +224,57 @@ CREATE TRIGGER count_deleted AFTER DELETE ON backout.usage_txn
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION backout.count_usage_by_day();
 CREATE TRIGGER count_truncated AFTER TRUNCATE ON backout.usage_txn
     FOR EACH STATEMENT EXECUTE FUNCTION backout.count_usage_by_day();
+
+-- The day counts of a client that differ from its usage records, one row per key: the count kept and the
+-- records there are.  No row: exact.  They can drift only where the triggers did not fire: writes under
+-- session_replication_role = replica, with the triggers disabled, or a data-only restore with
+-- --disable-triggers.  Admins (EXECUTE is theirs only); a read, no lock.
+CREATE FUNCTION backout.check_usage_day_counts(client_id bigint)
+RETURNS TABLE (acct_no bigint, usage_day date, usage_type_no bigint, billed boolean, is_excluded boolean,
+               counted bigint, actual bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $check$
+#variable_conflict use_column
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION 'check_usage_day_counts: client_id is required' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT acct_no, usage_day, usage_type_no, billed, is_excluded,
+           COALESCE(kept.counted, 0)::bigint, COALESCE(counted_now.actual, 0)::bigint
+    FROM (SELECT c.acct_no, c.usage_day, c.usage_type_no, c.billed, c.is_excluded, c.records AS counted
+          FROM backout.usage_day_count c WHERE c.client_id = $1 AND c.records <> 0) AS kept
+    FULL JOIN (SELECT u.acct_no, CAST(u.usage_date AS date) AS usage_day, u.usage_type_no,
+                      u.invoice_no IS NOT NULL AS billed, u.is_excluded, count(*) AS actual
+               FROM backout.usage_txn u WHERE u.client_id = $1
+               GROUP BY 1, 2, 3, 4, 5) AS counted_now
+        USING (acct_no, usage_day, usage_type_no, billed, is_excluded)
+    WHERE kept.counted IS DISTINCT FROM counted_now.actual
+    ORDER BY 1, 2, 3, 4, 5;
+END
+$check$;
+
+-- Make a client's day counts exact again; returns the number of keys corrected.  Holds usage_txn in SHARE
+-- mode meanwhile (every client's writes of usage wait, reads do not): a write counted by its trigger during
+-- the rebuild would otherwise be lost or counted twice.  Admins.
+CREATE FUNCTION backout.rebuild_usage_day_counts(client_id bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $rebuild$
+DECLARE
+    corrected bigint;
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION 'rebuild_usage_day_counts: client_id is required' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    LOCK TABLE backout.usage_txn IN SHARE MODE;
+    INSERT INTO backout.usage_day_count AS c (client_id, acct_no, usage_day, usage_type_no, billed, is_excluded, records)
+    SELECT $1, d.acct_no, d.usage_day, d.usage_type_no, d.billed, d.is_excluded, d.actual
+    FROM backout.check_usage_day_counts($1) AS d
+    ORDER BY 2, 3, 4, 5, 6
+    ON CONFLICT ON CONSTRAINT usage_day_count_pkey
+    DO UPDATE SET records = excluded.records;
+    GET DIAGNOSTICS corrected = ROW_COUNT;
+    RETURN corrected;
+END
+$rebuild$;
 
 -- Bulk ingest path: COPY rows here (all text, so that bad values are reported by record, not by COPY),
 -- then call backout.process_staged_usage_file(client_id, file_name).  Rows of a file are removed when the

@@ -57,23 +57,24 @@ pub fn entitled_clients(level: Level) -> Option<Vec<i64>> {
 
 /// Record that the current role was refused `function` on the client (written as the owner: the caller
 /// has no right to the log), and say so in the server log, which keeps it even when the function then
-/// raises an error (preview, wait_for_batch) and the row is rolled back with the caller's transaction.
+/// raises an error (preview) and the row is rolled back with the caller's transaction.  Bounded: one row
+/// per client, role, session user, function, level and minute counts that minute's refusals, and a client
+/// that does not exist is filed under client 0; the server log says it once per row.
 pub fn record_refusal(client_id: i64, level: Level, function: &str) {
-    let role = caller();
-    // SAFETY: reads shared recovery state.
-    let standby = unsafe { pg_sys::RecoveryInProgress() };
-    log!(
-        "pg_backout: role {} refused {function} on client {client_id} (needs {} entitlement)",
-        role_name(role).unwrap_or_default(),
-        level.as_str()
-    );
-    if standby {
-        return; // read-only: the server log keeps it
+    // SAFETY: reads shared recovery state and this backend's transaction flag.
+    if unsafe { pg_sys::RecoveryInProgress() || pg_sys::XactReadOnly } {
+        return log_refusal(client_id, level, function); // read-only: the server log keeps it
     }
-    as_owner(|| {
-        Spi::run_with_args(
-            "INSERT INTO backout.access_refusal (client_id, role_name, session_user_name, function_name, level)
-             SELECT $1, a.rolname, SESSION_USER, $3, $4 FROM pg_catalog.pg_roles a WHERE a.oid = $2",
+    let role = caller();
+    let first_of_minute = as_owner(|| {
+        crate::reply::first_value::<bool>(
+            "INSERT INTO backout.access_refusal AS r (client_id, role_name, session_user_name, function_name, level)
+             SELECT CASE WHEN EXISTS (SELECT FROM backout.client c WHERE c.client_id = $1) THEN $1 ELSE 0 END,
+                    a.rolname, SESSION_USER, $3, $4
+             FROM pg_catalog.pg_roles a WHERE a.oid = $2
+             ON CONFLICT ON CONSTRAINT access_refusal_one_per_minute
+             DO UPDATE SET refusals = r.refusals + 1, last_refused_at = excluded.last_refused_at
+             RETURNING r.refusals = 1",
             &[
                 client_id.into(),
                 role.into(),
@@ -81,8 +82,30 @@ pub fn record_refusal(client_id: i64, level: Level, function: &str) {
                 level.as_str().into(),
             ],
         )
-        .expect("record refusal")
     });
+    if first_of_minute.unwrap_or(true) {
+        log_refusal(client_id, level, function);
+    }
+}
+
+/// A refusal said in the server log only: for read paths that must not take a transaction id.
+pub fn log_refusal(client_id: i64, level: Level, function: &str) {
+    log!(
+        "pg_backout: role {} refused {function} on client {client_id} (needs {} entitlement)",
+        role_name(caller()).unwrap_or_default(),
+        level.as_str()
+    );
+}
+
+/// May a request be filed under this client (an audit or status row)?  Only when the caller operates on
+/// it and it exists: a refused call writes nothing but its refusal, in the tenant it names or anywhere.
+pub fn may_file_under(client_id: i64) -> bool {
+    entitled(client_id, Level::Operator)
+        && read_value::<bool>(
+            "SELECT EXISTS (SELECT FROM backout.client WHERE client_id = $1)",
+            &[client_id.into()],
+        )
+        .unwrap_or(false)
 }
 
 /// Entitled, or refused (and recorded).

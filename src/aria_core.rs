@@ -429,7 +429,7 @@ fn discard_usage(
             (answer, Some(request), (requested, done.discarded, failed))
         }
     };
-    if let Some(client) = client_no {
+    if let Some(client) = client_no.filter(|c| access::may_file_under(*c)) {
         record_discard(client, request.as_ref(), &answer, counts);
     }
     TableIterator::once(answer)

@@ -245,7 +245,7 @@ fn record(
 
 /// What the submission answers: id, status, error code and message, files not found.
 struct Answer {
-    id: Uuid,
+    id: Option<Uuid>,
     status: &'static str,
     error: Option<Rejection>,
     files_not_found: Option<String>,
@@ -253,7 +253,7 @@ struct Answer {
 
 fn completed_answer(client_id: i64, id: Uuid) -> Answer {
     Answer {
-        id,
+        id: Some(id),
         status: "COMPLETED",
         error: None,
         files_not_found: first_value::<String>(
@@ -263,9 +263,24 @@ fn completed_answer(client_id: i64, id: Uuid) -> Answer {
     }
 }
 
+/// A rejection that is filed nowhere (the caller does not operate on the client, or it does not exist):
+/// the given id is echoed, no row is written and no id is looked up, so the answer is the same whoever
+/// owns that id.
+fn refused(request: &Request, rejection: Rejection) -> Answer {
+    Answer {
+        id: request.batch_id,
+        status: "ERROR",
+        error: Some(rejection),
+        files_not_found: None,
+    }
+}
+
 /// Accept (claims and a PROCESSING row), answer a completed retry as it is, or reject (an ERROR row).
 fn submit(request: &Request) -> Answer {
     let checked = check(request);
+    if !access::may_file_under(request.client_id) {
+        return refused(request, checked.err().unwrap_or_else(|| access::unknown_client(request.client_id)));
+    }
     let (id, outcome) = match (slot(request.client_id, request.batch_id), &checked) {
         (Slot::Completed(id, done), Ok(files)) if done == *files => {
             return completed_answer(request.client_id, id)
@@ -290,14 +305,14 @@ fn submit(request: &Request) -> Answer {
         Ok(not_found) => {
             worker::start_runner_at_commit();
             Answer {
-                id,
+                id: Some(id),
                 status: "PROCESSING",
                 error: None,
                 files_not_found: not_found,
             }
         }
         Err(r) => Answer {
-            id,
+            id: Some(id),
             status: "ERROR",
             error: Some(r),
             files_not_found: None,
@@ -353,7 +368,7 @@ fn backout_usage_file_transactions(
         None => (None, None),
     };
     TableIterator::once((
-        Some(answer.id),
+        answer.id,
         names,
         client_id,
         answer.status.into(),

@@ -89,9 +89,11 @@ fn wait_for_batch(
     if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
         error!("wait_for_batch cannot see a batch finish from a REPEATABLE READ or SERIALIZABLE transaction; call it in READ COMMITTED");
     }
+    // A batch the caller may not read answers exactly like an unknown one, and neither path takes a
+    // transaction id: the refusal goes to the server log only.
     let client = batches::client_of(batch_id);
-    if let Some(client) = client {
-        access::check_entitled(client, Level::Reader, "wait_for_batch");
+    if let Some(client) = client.filter(|c| !access::entitled(*c, Level::Reader)) {
+        access::log_refusal(client, Level::Reader, "wait_for_batch");
     }
     let Some(mut status) = batches::status_of(batch_id) else {
         error!("batch {batch_id} does not exist");
@@ -221,7 +223,8 @@ fn cancel_batch(
     }))
 }
 
-/// Delete finished audit rows older than `older_than` (undo and backout batches, clears, refusals);
+/// Delete finished audit rows older than `older_than` (undo and backout batches, clears, discards,
+/// refusals);
 /// PROCESSING batches are never touched.  Admins only; schedulable with pg_cron.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
@@ -244,11 +247,14 @@ fn prune_audit(
                              RETURNING 1),
                  clears AS (DELETE FROM backout.job_schedule_clear c USING cutoff
                             WHERE c.finished_at < cutoff.t RETURNING 1),
+                 discards AS (DELETE FROM backout.discard_request d USING cutoff
+                              WHERE d.created_at < cutoff.t RETURNING 1),
                  refusals AS (DELETE FROM backout.access_refusal r USING cutoff
-                              WHERE r.refused_at < cutoff.t RETURNING 1)
+                              WHERE r.last_refused_at < cutoff.t RETURNING 1)
                  SELECT 'undo_batch', (SELECT count(*) FROM undo)
                  UNION ALL SELECT 'backout_batch', (SELECT count(*) FROM backout)
                  UNION ALL SELECT 'job_schedule_clear', (SELECT count(*) FROM clears)
+                 UNION ALL SELECT 'discard_request', (SELECT count(*) FROM discards)
                  UNION ALL SELECT 'access_refusal', (SELECT count(*) FROM refusals)",
                 None,
                 &[older_than.into()],

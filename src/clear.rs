@@ -1,7 +1,7 @@
 //! Clear a job schedule (Allegro `clearJobSchedule`): synchronous.  Deletes every job schedule of the
 //! client and normalised date with its items and work-unit entries, so billing can run for that date again
 //! (new accounts); keeps what it deleted in `backout.job_schedule_clear`.
-use crate::access::{as_owner, require_client, Level};
+use crate::access::{self, as_owner, require_client, Level};
 use crate::batches::SYSTEM_ERROR;
 use crate::billing::parse_billing_date;
 use crate::locks;
@@ -161,7 +161,9 @@ fn clear_job_schedule(
     let outcome = crate::reply::required(dry_run, "dry_run")
         .and_then(|dry| clear(client_id, schedule_date, dry));
     if let (Err(rejection), false) = (&outcome, dry_run == Some(true)) {
-        record_rejection(client, schedule_date, rejection);
+        if access::may_file_under(client) {
+            record_rejection(client, schedule_date, rejection);
+        }
     }
     TableIterator::once(match outcome {
         Ok(c) => (

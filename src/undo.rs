@@ -98,8 +98,9 @@ fn undo_in_progress(client_id: i64) -> Rejection {
     )
 }
 
+/// Record a rejected request, when it may be filed under its client (see `access::may_file_under`).
 fn insert_rejected(request: &Request, rejection: &Rejection) -> Option<Uuid> {
-    let client_id = request.client_id?;
+    let client_id = request.client_id.filter(|c| access::may_file_under(*c))?;
     let run_as = access::caller();
     as_owner(|| {
         first_value::<Uuid>(

@@ -30,4 +30,8 @@ SELECT format('policy %s.%s %s %s using %s check %s', r.relname, pol.polname, po
 FROM rels r JOIN pg_policy pol ON pol.polrelid = r.oid
 UNION ALL
 SELECT format('schema acl %s', nspacl) FROM pg_namespace WHERE nspname = 'backout'
+UNION ALL
+SELECT format('dumped by pg_dump %s filter %s', c.relname, x.cond)
+FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(oid, cond) JOIN pg_class c ON c.oid = x.oid
+WHERE e.extname = 'pg_backout'
 ORDER BY 1;

@@ -141,6 +141,8 @@ INSERT INTO regress.calls VALUES
   ('backout.advance_bill_date(date, smallint)', $$SELECT backout.advance_bill_date('2026-01-31', NULL), %s AS c$$),
   ('backout.backout_usage_file_transactions(text, bigint, text, boolean, uuid)', $$SELECT file_names, client_id, status, error_message, error_code FROM backout.backout_usage_file_transactions('march.json', %s, 'x')$$),
   ('backout.count_usage_by_day()', $$SELECT backout.count_usage_by_day(), %s AS c$$),
+  ('backout.check_usage_day_counts(bigint)', $$SELECT * FROM backout.check_usage_day_counts(%s)$$),
+  ('backout.rebuild_usage_day_counts(bigint)', $$SELECT backout.rebuild_usage_day_counts(%s)$$),
   ('backout.clear_job_schedule(bigint, text, boolean)', $$SELECT * FROM backout.clear_job_schedule(%s, '2026-04-01')$$),
   ('backout.entitled(bigint, text)', $$SELECT backout.entitled(%s, 'reader')$$),
   ('backout.discard_usage(bigint, bigint[], text[], bigint, text, text, jsonb)', $$SELECT * FROM backout.discard_usage(%s, usage_record_no => ARRAY[1, 2])$$),
@@ -174,10 +176,38 @@ SET ROLE regress_alice;
 INSERT INTO backout.usage_staging (client_id, file_name, acct_no, usage_type_code, usage_date, units)
 VALUES (8001, 'staged.csv', '1', 'CALL', '2026-03-20 10:00:00', '5');
 RESET ROLE;
+-- Every row of a client in every table of the schema (but the refusal log), as one digest: equal digests,
+-- byte-for-byte equal rows.
+CREATE FUNCTION regress.client_rows_digest(client bigint) RETURNS TABLE (tbl text, rows_of_client bigint, digest text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t text;
+BEGIN
+    FOR t IN SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'client_id'
+             WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind = 'r' AND c.relname <> 'access_refusal'
+             ORDER BY 1
+    LOOP
+        tbl := t;
+        EXECUTE format('SELECT count(*), md5(coalesce(string_agg(r::text, E''\n'' ORDER BY r::text), '''')) FROM backout.%I r WHERE client_id = $1', t)
+            INTO rows_of_client, digest USING client;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+CREATE TABLE regress.digest_before AS
+SELECT 8001 AS client, * FROM regress.client_rows_digest(8001) UNION ALL SELECT 9999, * FROM regress.client_rows_digest(9999);
 SET ROLE regress_nobody;
 SELECT fn, regress.answer(call, 8001) AS answer_on_8001, regress.answer(call, 8001) = regress.answer(call, 9999) AS same_as_unknown_client
 FROM regress.calls ORDER BY fn::text;
 RESET ROLE;
+-- A refused call writes nothing but its refusal: every table of 8001 (which exists) and of 9999 (which
+-- does not) is byte-for-byte as before the walk (expect no rows)
+SELECT b.client, b.tbl, b.rows_of_client AS rows_before, a.rows_of_client AS rows_after
+FROM regress.digest_before b
+JOIN (SELECT 8001 AS client, * FROM regress.client_rows_digest(8001) UNION ALL SELECT 9999, * FROM regress.client_rows_digest(9999)) a
+  USING (client, tbl)
+WHERE a.digest IS DISTINCT FROM b.digest;
+SELECT count(*) > 15 AS tables_compared, sum(rows_of_client) FILTER (WHERE client = 8001) > 0 AS client_8001_has_rows
+FROM regress.digest_before;
 -- nothing changed for 8001: no new usage, billing, schedule or file; the refusals are logged for admins
 SELECT (SELECT count(*) FROM backout.usage_txn WHERE client_id = 8001) AS usage,
        (SELECT count(*) FROM backout.usage_file WHERE client_id = 8001) AS files,
@@ -185,7 +215,7 @@ SELECT (SELECT count(*) FROM backout.usage_txn WHERE client_id = 8001) AS usage,
        (SELECT count(*) FROM backout.job_schedule WHERE client_id = 8001) AS schedules,
        (SELECT count(*) FROM backout.usage_staging WHERE client_id = 8001) AS staged,
        (SELECT count(*) FROM backout.entitlement WHERE role = 'regress_nobody'::regrole) AS nobody_entitlements;
-SELECT function_name, level, client_id, session_user_name = session_user AS by_this_session, count(*)
+SELECT function_name, level, client_id, session_user_name = session_user AS by_this_session, sum(refusals) AS refusals
 FROM backout.access_refusal WHERE role_name = 'regress_nobody' GROUP BY 1, 2, 3, 4 ORDER BY 1, 3;
 SET ROLE regress_adm;
 SELECT count(*) > 0 AS admins_read_the_refusals FROM backout.access_refusal;
