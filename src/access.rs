@@ -203,15 +203,16 @@ pub fn recheck_submitter(client_id: i64, submitter: pg_sys::Oid, batch_id: Uuid)
             ),
         ));
     };
-    let allowed = as_role(submitter, || {
-        Spi::get_one_with_args::<bool>(
-            // pg_has_role is true for a superuser too
-            "SELECT backout.entitled($1, 'operator') AND pg_catalog.pg_has_role('backout_operator', 'USAGE')",
-            &[client_id.into()],
+    // the group first, as the owner: without it the submitter could not even call the entitlement check
+    // (pg_has_role is true for a superuser too)
+    let in_group = as_owner(|| {
+        read_value::<bool>(
+            "SELECT pg_catalog.pg_has_role($1, 'backout_operator', 'USAGE')",
+            &[submitter.into()],
         )
-        .expect("entitlement recheck")
         .unwrap_or(false)
     });
+    let allowed = in_group && as_role(submitter, || entitled(client_id, Level::Operator));
     if allowed {
         Ok(())
     } else {

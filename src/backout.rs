@@ -225,7 +225,10 @@ fn record(
                 status = excluded.status, error_code = excluded.error_code, error_message = excluded.error_message,
                 files_not_found = excluded.files_not_found, transactions_deleted = 0, cdr_stats_deleted = 0,
                 billing_records_reversed = 0, accounts_reset = 0, attempts = b.attempts + 1,
-                create_date = excluded.create_date, start_date = NULL, update_date = excluded.update_date",
+                create_date = excluded.create_date, start_date = NULL, update_date = excluded.update_date,
+                -- a new submission: a fresh attempt budget, no error of the last one, the end of the queue
+                run_attempts = 0, next_attempt_at = NULL, last_error = NULL, error_sqlstate = NULL,
+                runner_pid = NULL, queue_seq = excluded.queue_seq",
         &[
             request.client_id.into(),
             id.into(),

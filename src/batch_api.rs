@@ -43,6 +43,14 @@ fn run_next_batch(
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 fn claim_batch(client_id: default!(Option<i64>, "NULL")) -> Option<Uuid> {
+    // not re-entrant: a session holds one claim at a time (a second claim would count a second attempt);
+    // one that has ended meanwhile (run by run_next_batch, cancelled) is dropped
+    if let Some(id) = CLAIMED.with(|c| c.borrow().as_ref().map(Claim::batch_id)) {
+        if access::as_owner(|| batches::status_of(id)).as_deref() == Some("PROCESSING") {
+            return Some(id);
+        }
+        CLAIMED.with(|c| *c.borrow_mut() = None);
+    }
     let claim = batches::scope_for_caller(client_id, "run_pending_batches")
         .and_then(|scope| batches::claim_next(&scope))?;
     let id = claim.batch_id();
@@ -119,6 +127,19 @@ fn wait_for_batch(
     status
 }
 
+unsafe extern "C" {
+    fn kill(pid: i32, signal: i32) -> i32;
+}
+
+/// Send the runner the cancel signal (what pg_cancel_backend sends) when this transaction commits.
+fn interrupt_at_commit(pid: i32) {
+    const SIGINT: i32 = 2;
+    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, move || {
+        // SAFETY: a plain signal to a backend of this cluster (same OS user), as pg_cancel_backend sends.
+        unsafe { kill(pid, SIGINT) };
+    });
+}
+
 type CancelRow = (
     Option<Uuid>,
     String,
@@ -173,19 +194,23 @@ fn cancel(batch_id: Uuid, client_id: i64) -> Result<CancelRow, Rejection> {
                 Some(client_id),
             ))
         } else {
-            // running: interrupt its runner; the run is rolled back and the batch ends CANCELLED
-            first_value::<bool>(
+            // running: interrupt its runner once this call commits, so that the runner, rolled back, finds
+            // the committed request and ends the batch CANCELLED (signalled now, it would not see it yet
+            // and retry).  The batch may still complete before the signal arrives: the answer says so.
+            if let Some(pid) = first_value::<i32>(
                 &format!(
-                    "SELECT pg_catalog.pg_cancel_backend(runner_pid) FROM {} WHERE {} = $1 AND runner_pid IS NOT NULL",
+                    "SELECT runner_pid FROM {} WHERE {} = $1 AND client_id = $2 AND status = 'PROCESSING'",
                     kind.table, kind.id_column
                 ),
-                &[batch_id.into()],
-            );
+                &[batch_id.into(), client_id.into()],
+            ) {
+                interrupt_at_commit(pid);
+            }
             Ok((
                 Some(batch_id),
                 "PROCESSING".to_owned(),
                 Some(CANCELLED.to_owned()),
-                Some("cancel requested: the running batch is being rolled back and will end ERROR / CANCELLED".to_owned()),
+                Some("cancel requested: its runner is interrupted when this transaction commits; the batch then ends ERROR / CANCELLED, or COMPLETED if it finished first (see its status)".to_owned()),
                 Some(client_id),
             ))
         }

@@ -174,6 +174,19 @@ fn release_claim_lock(batch_id: Uuid) {
     );
 }
 
+/// The claim outlives the claiming transaction (so that the attempt it counted is committed before the
+/// run), as a session lock.  The run holds it as a transaction lock instead: whatever ends the run's
+/// transaction (a commit, an error outside the batch's subtransaction such as a statement_timeout or a
+/// Ctrl-C in CALL run_pending_batches) releases the claim, and the client's queue goes on.
+fn hold_claim_for_this_transaction(batch_id: Uuid) {
+    Spi::run_with_args(
+        &format!("SELECT pg_catalog.pg_advisory_xact_lock({CLAIM_KEY})"),
+        &[batch_id.into()],
+    )
+    .expect("claim for the transaction");
+    release_claim_lock(batch_id);
+}
+
 /// Is the batch being run right now (its claim lock held by a session)?  Takes the lock for the rest of
 /// the transaction when it is free, so that no runner claims the batch meanwhile.
 pub fn take_if_idle(batch_id: Uuid) -> bool {
@@ -340,6 +353,11 @@ unsafe extern "C-unwind" {
     fn get_timeout_indicator(id: std::ffi::c_int, reset_indicator: bool) -> bool;
 }
 
+thread_local! {
+    /// When the batch timeout of the run in progress was armed.
+    static ARMED_AT: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
 fn is_background_runner() -> bool {
     // SAFETY: reads a process-global flag.
     unsafe { pg_sys::IsBackgroundWorker }
@@ -357,20 +375,25 @@ fn arm_timeouts() {
     if is_background_runner() && batch_ms > 0 {
         // SAFETY: the statement-timeout timer of this process, which no client statement uses.
         unsafe { enable_timeout_after(STATEMENT_TIMEOUT, batch_ms) };
+        ARMED_AT.with(|a| a.set(Some(std::time::Instant::now())));
     }
 }
 
-/// Disarms the batch timeout; returns whether it fired.
+/// Disarms the batch timeout; returns whether it fired.  PostgreSQL resets the timer's indicator when it
+/// raises the cancel, so the indicator alone cannot tell: a run that lasted the whole timeout timed out.
 fn disarm_timeouts() -> bool {
+    let armed_at = ARMED_AT.with(|a| a.take());
     if !is_background_runner() {
         return false;
     }
     // SAFETY: as in arm_timeouts.
-    unsafe {
+    let fired = unsafe {
         let fired = get_timeout_indicator(STATEMENT_TIMEOUT, true);
         disable_timeout(STATEMENT_TIMEOUT, false);
         fired
-    }
+    };
+    let limit = std::time::Duration::from_millis(BATCH_TIMEOUT_MS.get().max(0) as u64);
+    fired || armed_at.is_some_and(|t| !limit.is_zero() && t.elapsed() >= limit)
 }
 
 /// What becomes of a batch after a run.
@@ -560,6 +583,7 @@ pub fn run_claimed(claim: Claim) -> Ran {
         ))
     });
     report_step("starting");
+    access::as_owner(|| hold_claim_for_this_transaction(batch_id));
     let verdict = access::as_owner(|| refuse_before_running(&claim)).unwrap_or_else(|| {
         arm_timeouts();
         let outcome = in_subtransaction(|| {
@@ -569,11 +593,7 @@ pub fn run_claimed(claim: Claim) -> Ran {
         let timed_out = disarm_timeouts();
         access::as_owner(|| judge(&claim, outcome, timed_out))
     });
-    let status = access::as_owner(|| {
-        let status = record(&claim, &verdict);
-        release_claim_lock(batch_id);
-        status
-    });
+    let status = access::as_owner(|| record(&claim, &verdict));
     CURRENT.with(|c| *c.borrow_mut() = None);
     report_step("idle");
     Ran {

@@ -192,9 +192,27 @@ fn start_runner(
         .set_notify_pid(notify_pid)
         .load_dynamic();
     if started.is_err() {
-        warning!("pg_backout: could not start a runner (max_worker_processes reached?); the launcher's poll or run_pending_batches() will run the batch");
+        tell_once_no_runner();
     }
     started.ok()
+}
+
+thread_local! {
+    static TOLD_NO_RUNNER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// No runner could be started: say so once per session (a status poll tries again each time; repeating
+/// the warning on every poll would bury it), with what to do.
+fn tell_once_no_runner() {
+    if TOLD_NO_RUNNER.replace(true) {
+        return;
+    }
+    ereport!(
+        PgLogLevel::WARNING,
+        PgSqlErrorCode::ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+        "pg_backout: no runner could be started for this database: every background worker slot (max_worker_processes) is in use",
+        "Its batches stay PROCESSING until a slot frees up and the launcher or a status check starts a runner; raise max_worker_processes (restart needed), or run them now with CALL backout.run_pending_batches()."
+    );
 }
 
 thread_local! {

@@ -7,8 +7,10 @@
 #     the same for a runner killed in the middle of a backout with undo_billing;
 #  3. completion is announced on channel pg_backout_batch;
 #  4. the engine's failure handling: a runner killed max_attempts times ends the batch ERROR (nothing
-#     applied), a lock timeout is retried to completion, cancel_batch rolls a running batch back;
-#  5. a streaming hot standby answers the status functions, wait_for_batch and the preview;
+#     applied), a lock timeout is retried to completion, cancel_batch rolls a running batch back (CANCELLED
+#     on its first attempt), a runaway batch ends BATCH_TIMEOUT and holds no lock;
+#  5. a streaming hot standby answers the status functions, wait_for_batch and the preview; a database
+#     where no runner can start tells its caller so once;
 #  6. a terminated launcher is started again; DROP DATABASE of the served database is not blocked.
 set -euo pipefail
 db=pg_backout_regress
@@ -189,11 +191,27 @@ q "SELECT status || ' ' || error_code FROM backout.cancel_batch('$batch', 1)"
 got="$(final_status "$batch")"
 release_row
 case "$got" in
-  "ERROR|CANCELLED|"*) echo "cancelled: ${got##*|}" ;;
-  *) fail "cancel of a running batch: $got" ;;
+  "ERROR|CANCELLED|1|cancelled by backout.cancel_batch while it ran"*) echo "cancelled on its first attempt: ${got##*|}" ;;
+  *) fail "cancel of a running batch (must end CANCELLED on its first attempt, not be retried): $got" ;;
 esac
 [ "$(q "$billed_state")" = "$before" ] || fail "a cancelled batch left changes behind"
 set_conf pg_backout.max_attempts 3
+
+echo "-- 5d2. a batch running longer than pg_backout.batch_timeout ends BATCH_TIMEOUT and holds no lock"
+set_conf pg_backout.batch_timeout 1s
+hold_row 300
+batch="$(q "$submit_undo")"
+got="$(final_status "$batch")"
+held="$(qpg "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+             WHERE a.backend_type = 'pg_backout runner' AND l.locktype = 'advisory'")"
+release_row
+case "$got" in
+  "ERROR|BATCH_TIMEOUT|1|the batch ran longer than pg_backout.batch_timeout"*) echo "timed out on its first attempt: ${got##*|}" ;;
+  *) fail "a runaway batch (must end BATCH_TIMEOUT at once): $got" ;;
+esac
+[ "$held" = 0 ] || fail "the timed-out batch's runner still holds $held advisory locks"
+[ "$(q "$billed_state")" = "$before" ] || fail "a timed-out batch left changes behind"
+set_conf pg_backout.batch_timeout 1h
 
 echo "-- 5e. a hot standby answers status checks, waits and previews (they only read)"
 standby=/var/lib/postgresql/pg_backout_standby
@@ -216,7 +234,7 @@ sq() { psql -X -At -v ON_ERROR_STOP=1 -h "$sock" -p 54329 -U "$su_name" -d "$db"
 on_standby="$(sq "SELECT pg_is_in_recovery()")|$(sq "SELECT status || ' ' || error_code FROM backout.get_undo_job_schedule_status('$batch', 1)")|$(sq "SELECT backout.wait_for_batch('$batch', '1 second')")|$(sq "SELECT count(*) FROM backout.preview_backout_usage_file_transactions('march.json', 1, true)")"
 runuser -u postgres -- "$(dirname "${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}")/pg_ctl" -D "$standby" -m fast -w stop >/dev/null
 rm -rf "$standby" "$sock"
-[ "$on_standby" = "t|ERROR CANCELLED|ERROR|1" ] || fail "on the standby: $on_standby"
+[ "$on_standby" = "t|ERROR BATCH_TIMEOUT|ERROR|1" ] || fail "on the standby: $on_standby"
 echo "ok: $on_standby"
 
 echo "-- 5f. transaction ids past the first epoch: wait_for_batch still knows its own transaction's batch"
@@ -236,6 +254,27 @@ SQL
 )"
 [ "$got" = "submitted by this transaction" ] || fail "wait_for_batch did not recognise its own transaction's batch after the epoch"
 echo "ok: refused at once (epoch 1)"
+
+echo "-- 5g. no runner can start (every worker slot in use): the caller is told once, clearly"
+qpg "ALTER SYSTEM SET max_worker_processes = 1" >/dev/null   # the launcher's own slot
+pg_ctlcluster $cluster restart
+wait_for 60 "SELECT true" || fail "server did not come back"
+out="$(psql -X -At -v ON_ERROR_STOP=1 -d "$db" 2>&1 <<'SQL'
+SELECT undo_batch_id AS id FROM backout.undo_job_schedule('2026-04-01', 1) \gset
+SELECT status FROM backout.get_undo_job_schedule_status(:'id', 1);
+SELECT status FROM backout.get_undo_job_schedule_status(:'id', 1);
+SELECT backout.wait_for_batch(:'id', '1 second');
+SQL
+)"
+warnings="$(echo "$out" | grep -c 'WARNING' || true)"
+[ "$warnings" = 1 ] || { echo "$out" >&2; fail "expected one warning, got $warnings"; }
+echo "$out" | grep -q 'no runner could be started for this database' || { echo "$out" >&2; fail "the warning does not say why"; }
+[ "$(echo "$out" | tail -n1)" = PROCESSING ] || { echo "$out" >&2; fail "the batch should wait"; }
+echo "ok: one warning ($(echo "$out" | grep -o 'every background worker slot[^;]*'))"
+q "CALL backout.run_pending_batches()" >/dev/null
+qpg "ALTER SYSTEM RESET max_worker_processes" >/dev/null
+pg_ctlcluster $cluster restart
+wait_for 60 "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_backout launcher'" || fail "launcher not back"
 
 echo "-- 6. a terminated launcher comes back; DROP DATABASE is not blocked"
 old="$(launcher_pid)"
