@@ -4,13 +4,37 @@
 -- once the work has been rolled back.  Requests without a client_id are answered but not recorded: a row
 -- belongs to a tenant and is only ever read back by (batch id, client id).
 
--- The seed of every advisory lock key (src/locks.rs): random per installation and readable by the
--- extension's owner only, so that no other role can compute a client's lock key and hold it.
+-- The seed of the batch claim keys (src/batches.rs): random per installation and readable by the
+-- extension's owner only.
 CREATE TABLE backout.lock_salt (
     salt bigint NOT NULL
 );
 INSERT INTO backout.lock_salt
 SELECT ('x' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16))::bit(64)::bigint;
+
+-- The rows the operations lock instead of advisory keys (src/locks.rs): one per client ('client', ''),
+-- per (client, file) ('file', name) and per retried backout id ('backout_batch', id), created on first
+-- use.  Readable and lockable by the extension's owner only: no other role can hold one to stall a client.
+CREATE TABLE backout.lock_row (
+    client_id bigint NOT NULL,
+    lock_kind text NOT NULL,
+    lock_name text NOT NULL,
+    PRIMARY KEY (client_id, lock_kind, lock_name)
+);
+-- A client's lock row exists from the client's creation, so that a new client's first operations do not
+-- wait for each other on its creation.  SECURITY DEFINER: operators create clients; only the owner writes
+-- lock_row.
+CREATE FUNCTION backout.create_client_lock_row() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $lock$
+BEGIN
+    INSERT INTO backout.lock_row (client_id, lock_kind, lock_name)
+    SELECT n.client_id, 'client', '' FROM new_clients n ORDER BY 1
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$lock$;
+CREATE TRIGGER create_client_lock_row AFTER INSERT ON backout.client
+    REFERENCING NEW TABLE AS new_clients FOR EACH STATEMENT EXECUTE FUNCTION backout.create_client_lock_row();
 
 -- Submission order of every batch of every kind: a client's batches run one at a time in this order.
 CREATE SEQUENCE backout.batch_queue_seq;
@@ -81,7 +105,9 @@ CREATE TABLE backout.backout_batch (
 );
 -- the runners' queue
 CREATE INDEX backout_batch_processing_idx ON backout.backout_batch (client_id) WHERE status = 'PROCESSING';
-CREATE UNIQUE INDEX backout_batch_id_idx ON backout.backout_batch (backout_batch_id);
+-- wait_for_batch looks a batch up by id alone.  Not unique: the id is given by the caller, and names one
+-- request of one client (another client may have used the same id; the key is the primary key's).
+CREATE INDEX backout_batch_id_idx ON backout.backout_batch (backout_batch_id);
 
 -- One backout per (client, file): an accepted backout claims each of its files here, and its runner
 -- releases the claims in the transaction that records COMPLETED or ERROR.  The primary key makes a second
@@ -103,7 +129,6 @@ CREATE TABLE backout.batch_cancel (
     requested_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (client_id, batch_id)
 );
-CREATE UNIQUE INDEX batch_cancel_batch_idx ON backout.batch_cancel (batch_id);
 
 -- Run the due batches now, committing after each one (for pg_cron, servers without the background worker,
 -- tests): CALL backout.run_pending_batches();  Only batches of clients the caller operates on run, each with

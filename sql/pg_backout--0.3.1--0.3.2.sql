@@ -32,6 +32,46 @@ ALTER TABLE backout.access_refusal
     ADD CONSTRAINT access_refusal_one_per_minute
         UNIQUE (client_id, role_name, session_user_name, function_name, level, refused_minute);
 
+-- A backout batch id names one request of one client: another client may use the same id for its own.
+DROP INDEX backout.backout_batch_id_idx;
+CREATE INDEX backout_batch_id_idx ON backout.backout_batch (backout_batch_id);
+DROP INDEX backout.batch_cancel_batch_idx;
+
+-- The rows the operations lock instead of advisory keys (src/locks.rs): one per client ('client', ''),
+-- per (client, file) ('file', name) and per retried backout id ('backout_batch', id), created on first
+-- use.  Readable and lockable by the extension's owner only: no other role can hold one to stall a client.
+CREATE TABLE backout.lock_row (
+    client_id bigint NOT NULL,
+    lock_kind text NOT NULL,
+    lock_name text NOT NULL,
+    PRIMARY KEY (client_id, lock_kind, lock_name)
+);
+ALTER TABLE backout.lock_row ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_read ON backout.lock_row FOR SELECT USING (
+            (SELECT backout.entitled_to_all('reader')) OR client_id = ANY (CAST((SELECT backout.entitled_clients('reader')) AS bigint[])));
+CREATE POLICY tenant_write ON backout.lock_row USING (
+            (SELECT backout.entitled_to_all('operator')) OR client_id = ANY (CAST((SELECT backout.entitled_clients('operator')) AS bigint[])));
+REVOKE ALL ON backout.lock_row FROM PUBLIC;
+GRANT SELECT ON backout.lock_row TO backout_reader;
+REVOKE SELECT ON backout.lock_row FROM backout_reader;
+-- A client's lock row exists from the client's creation, so that a new client's first operations do not
+-- wait for each other on its creation.  SECURITY DEFINER: operators create clients; only the owner writes
+-- lock_row.
+CREATE FUNCTION backout.create_client_lock_row() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $lock$
+BEGIN
+    INSERT INTO backout.lock_row (client_id, lock_kind, lock_name)
+    SELECT n.client_id, 'client', '' FROM new_clients n ORDER BY 1
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$lock$;
+CREATE TRIGGER create_client_lock_row AFTER INSERT ON backout.client
+    REFERENCING NEW TABLE AS new_clients FOR EACH STATEMENT EXECUTE FUNCTION backout.create_client_lock_row();
+REVOKE ALL ON FUNCTION backout.create_client_lock_row() FROM PUBLIC;
+INSERT INTO backout.lock_row (client_id, lock_kind, lock_name)
+SELECT client_id, 'client', '' FROM backout.client ORDER BY 1;
+
 -- The day counts of a client that differ from its usage records, one row per key: the count kept and the
 -- records there are.  No row: exact.  They can drift only where the triggers did not fire: writes under
 -- session_replication_role = replica, with the triggers disabled, or a data-only restore with
@@ -98,7 +138,8 @@ TO backout_admin;
 -- * usage_day_count is derived from usage_txn: the restore's COPY into usage_txn fires the count triggers,
 --   which rebuild it exactly (a data-only restore with --disable-triggers: backout.rebuild_usage_day_counts);
 -- * lock_salt is a per-installation secret: the restored database draws its own at CREATE EXTENSION (lock
---   keys are never stored, so nothing depends on the old one).
+--   keys are never stored, so nothing depends on the old one); lock_row holds no data, only rows to lock,
+--   created again on first use.
 -- A table added later is marked by this same block (the regress test 12_backups fails for an unmarked one).
 DO $dump$
 DECLARE
@@ -106,7 +147,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
              WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind IN ('r', 'S')
-               AND c.relname NOT IN ('usage_day_count', 'lock_salt')
+               AND c.relname NOT IN ('usage_day_count', 'lock_salt', 'lock_row')
              ORDER BY c.relname
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(t, '');

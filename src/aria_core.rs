@@ -9,6 +9,8 @@ use crate::reply::{first_value, read_value};
 use crate::reversal::{self, EMPTIED_BUCKETS, SUBTRACT_FROM_BALANCES};
 use pgrx::prelude::*;
 use pgrx::JsonB;
+use crate::dimensioned::Dimensioned;
+use crate::raw_jsonb::RawJsonb;
 
 const MAX_RECORDS: usize = 10_000;
 const MISSING: i64 = 1010;
@@ -43,12 +45,23 @@ impl Keys {
     }
 }
 
+/// An array argument's elements, refused when it has more than one dimension.
+fn one_dimension<T>(array: Option<Dimensioned<T>>, field: &str) -> Result<Option<Vec<Option<T>>>, AriaError> {
+    match array {
+        Some(a) if a.ndims > 1 => Err(invalid(format!(
+            "{field} must be a one-dimensional array, not {} dimensions",
+            a.ndims
+        ))),
+        other => Ok(other.map(|a| a.values)),
+    }
+}
+
 fn keys(
-    usage_record_no: Option<Vec<Option<i64>>>,
-    client_record_id: Option<Vec<Option<String>>>,
+    usage_record_no: Option<Dimensioned<i64>>,
+    client_record_id: Option<Dimensioned<String>>,
 ) -> Result<Keys, AriaError> {
-    let nos = usage_record_no.filter(|v| !v.is_empty());
-    let ids = client_record_id.filter(|v| !v.is_empty());
+    let nos = one_dimension(usage_record_no, "usage_record_no")?.filter(|v| !v.is_empty());
+    let ids = one_dimension(client_record_id, "client_record_id")?.filter(|v| !v.is_empty());
     let given = |field: &str, len: usize| -> Result<(), AriaError> {
         if len > MAX_RECORDS {
             return Err(invalid(format!(
@@ -96,6 +109,37 @@ fn check_text(value: Option<&str>, field: &str, max: usize) -> Result<(), AriaEr
             Err(invalid(format!("{field} is longer than {max} characters")))
         }
         _ => Ok(()),
+    }
+}
+
+/// The first element of the qualifiers (1-based) that is not an object of strings, 0 when the value is
+/// not an array at all, None when its shape is flat enough to read: checked in SQL, before the value is
+/// parsed, so that no nesting depth can make the call raise instead of answer.
+fn unreadable_qualifier(qualifiers: &RawJsonb) -> Option<i64> {
+    read_value::<i64>(
+        "SELECT CASE WHEN pg_catalog.jsonb_typeof($1) <> 'array' THEN 0
+                     ELSE (SELECT min(e.n) FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS e(v, n)
+                           WHERE pg_catalog.jsonb_typeof(e.v) <> 'object'
+                              OR EXISTS (SELECT FROM pg_catalog.jsonb_each(e.v) AS kv(k, x)
+                                         WHERE pg_catalog.jsonb_typeof(kv.x) <> 'string')) END",
+        &[qualifiers.as_arg()],
+    )
+}
+
+/// Read the qualifiers once their shape is known to be flat: bad shapes answered in Aria's form.
+fn read_qualifiers(qualifiers: Option<RawJsonb>) -> Result<Option<JsonB>, AriaError> {
+    let Some(raw) = qualifiers else {
+        return Ok(None);
+    };
+    let field = "optional_transaction_qualifiers";
+    match unreadable_qualifier(&raw) {
+        Some(0) => Err(invalid(format!(
+            "{field} must be a JSON array of {{qualifier_name, qualifier_value}} objects"
+        ))),
+        Some(n) => Err(invalid(format!(
+            "{field} element {n} must be an object with qualifier_name and qualifier_value only, both strings"
+        ))),
+        None => Ok(Some(raw.parse())),
     }
 }
 
@@ -301,12 +345,12 @@ fn discard(client_id: i64, request: &Request) -> Discarded {
 }
 
 fn check<'a>(
-    usage_record_no: Option<Vec<Option<i64>>>,
-    client_record_id: Option<Vec<Option<String>>>,
+    usage_record_no: Option<Dimensioned<i64>>,
+    client_record_id: Option<Dimensioned<String>>,
     exclusion_reason_cd: Option<i64>,
     exclusion_comment: Option<&'a str>,
     alt_caller_id: Option<&str>,
-    qualifiers: Option<JsonB>,
+    qualifiers: Option<RawJsonb>,
 ) -> Result<Request<'a>, AriaError> {
     let keys = keys(usage_record_no, client_record_id)?;
     if exclusion_reason_cd.is_some_and(|r| !(0..=9999).contains(&r)) {
@@ -319,6 +363,7 @@ fn check<'a>(
     if let Some(problem) = alt_caller_id.and_then(crate::ingest::invisible_char_problem) {
         return Err(invalid(format!("alt_caller_id {problem}")));
     }
+    let qualifiers = read_qualifiers(qualifiers)?;
     check_qualifiers(qualifiers.as_ref())?;
     let by = match alt_caller_id.filter(|a| !a.trim().is_empty()) {
         Some(a) => a.to_owned(),
@@ -388,12 +433,12 @@ fn record_discard(
 #[allow(clippy::too_many_arguments)]
 fn discard_usage(
     client_no: Option<i64>,
-    usage_record_no: default!(Option<Vec<Option<i64>>>, "NULL"),
-    client_record_id: default!(Option<Vec<Option<String>>>, "NULL"),
+    usage_record_no: default!(Option<Dimensioned<i64>>, "NULL"),
+    client_record_id: default!(Option<Dimensioned<String>>, "NULL"),
     exclusion_reason_cd: default!(Option<i64>, "NULL"),
     exclusion_comment: default!(Option<&str>, "NULL"),
     alt_caller_id: default!(Option<&str>, "NULL"),
-    optional_transaction_qualifiers: default!(Option<JsonB>, "NULL"),
+    optional_transaction_qualifiers: default!(Option<RawJsonb>, "NULL"),
 ) -> TableIterator<
     'static,
     (

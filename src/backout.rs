@@ -116,35 +116,32 @@ fn slot(client_id: i64, batch_id: Option<Uuid>) -> Slot {
     let Some(id) = batch_id else {
         return Slot::Usable(new_id());
     };
-    locks::lock_backout_batch_id(id);
-    // as the owner: the id may be another client's, which the caller must not read but must not reuse
-    let existing = as_owner(|| {
-        Spi::connect(|spi| {
-            let rows = spi
+    locks::lock_backout_batch_id(client_id, id);
+    // The id names a request of this client only: another client's request of the same id is none of
+    // its business (the answer is the same as for an id never used), and the row is keyed by both.
+    let existing = Spi::connect(|spi| {
+        let rows = spi
             .select(
-                "SELECT client_id, status, file_list FROM backout.backout_batch WHERE backout_batch_id = $1",
+                "SELECT client_id, status, file_list FROM backout.backout_batch
+                 WHERE client_id = $1 AND backout_batch_id = $2",
                 Some(1),
-                &[id.into()],
+                &[client_id.into(), id.into()],
             )
             .expect("backout batch id lookup");
-            if rows.is_empty() {
-                return None;
-            }
-            let row = rows.first();
-            Some((
-                row.get::<i64>(1).expect("client_id").expect("client_id"),
-                row.get::<String>(2).expect("status").expect("status"),
-                row.get::<Vec<String>>(3)
-                    .expect("file_list")
-                    .unwrap_or_default(),
-            ))
-        })
+        if rows.is_empty() {
+            return None;
+        }
+        let row = rows.first();
+        Some((
+            row.get::<i64>(1).expect("client_id").expect("client_id"),
+            row.get::<String>(2).expect("status").expect("status"),
+            row.get::<Vec<String>>(3)
+                .expect("file_list")
+                .unwrap_or_default(),
+        ))
     });
     match existing {
         None => Slot::Usable(id),
-        Some((owner, _, _)) if owner != client_id => Slot::Unusable(Rejection::invalid(format!(
-            "backout_batch_id {id} is used by another request; omit it or give a new one"
-        ))),
         Some((_, status, _)) if status == "PROCESSING" => Slot::Unusable(Rejection::new(
             BACKOUT_IN_PROGRESS,
             format!("backout batch {id} is still PROCESSING; retry it only after it ends in ERROR"),

@@ -158,10 +158,7 @@ fn cancel(batch_id: Uuid, client_id: i64) -> Result<CancelRow, Rejection> {
     if !access::check_entitled(client_id, Level::Operator, "cancel_batch") {
         return Err(unknown());
     }
-    let (kind, owner_client, status) = batches::lookup(batch_id).ok_or_else(unknown)?;
-    if owner_client != client_id {
-        return Err(unknown());
-    }
+    let (kind, status) = batches::lookup(client_id, batch_id).ok_or_else(unknown)?;
     if status != "PROCESSING" {
         return Err(Rejection::new(
             "NOT_PROCESSING",
@@ -178,7 +175,7 @@ fn cancel(batch_id: Uuid, client_id: i64) -> Result<CancelRow, Rejection> {
             &[client_id.into(), batch_id.into(), caller.as_str().into()],
         )
         .expect("cancel marker");
-        if batches::take_if_idle(batch_id) {
+        if batches::take_if_idle(client_id, batch_id) {
             batches::end_waiting(
                 kind,
                 client_id,

@@ -128,12 +128,12 @@ fn queue_sql() -> String {
     )
 }
 
-/// The head of each client's queue, oldest first, when due and within the scope.
-fn candidates(scope: &Scope) -> Vec<(usize, Uuid)> {
+/// The head of each client's queue, oldest first, when due and within the scope: (kind, client, id).
+fn candidates(scope: &Scope) -> Vec<(usize, i64, Uuid)> {
     let sql = format!(
         "WITH q AS ({queue}),
          heads AS (SELECT DISTINCT ON (client_id) * FROM q ORDER BY client_id, queue_seq)
-         SELECT kind, batch_id FROM heads
+         SELECT kind, client_id, batch_id FROM heads
          WHERE COALESCE(next_attempt_at, '-infinity'::timestamptz) <= pg_catalog.clock_timestamp()
            AND ($1::bigint IS NULL OR client_id = $1)
            AND ($2::bigint[] IS NULL OR client_id = ANY ($2))
@@ -150,27 +150,30 @@ fn candidates(scope: &Scope) -> Vec<(usize, Uuid)> {
         .map(|r| {
             (
                 r.get::<i32>(1).expect("kind").expect("kind") as usize,
-                r.get::<Uuid>(2).expect("batch id").expect("batch id"),
+                r.get::<i64>(2).expect("client").expect("client"),
+                r.get::<Uuid>(3).expect("batch id").expect("batch id"),
             )
         })
         .collect()
     })
 }
 
-const CLAIM_KEY: &str = "pg_catalog.hashtextextended('pg_backout/batch/' || $1::text, (SELECT salt FROM backout.lock_salt))";
+/// A batch is named by (client, id): an id names one request of one client (another client may use the
+/// same id for a request of its own).
+const CLAIM_KEY: &str = "pg_catalog.hashtextextended('pg_backout/batch/' || $2::text || '/' || $1::text, (SELECT salt FROM backout.lock_salt))";
 
-fn try_claim_lock(batch_id: Uuid) -> bool {
+fn try_claim_lock(client_id: i64, batch_id: Uuid) -> bool {
     first_value::<bool>(
         &format!("SELECT pg_catalog.pg_try_advisory_lock({CLAIM_KEY})"),
-        &[batch_id.into()],
+        &[batch_id.into(), client_id.into()],
     )
     .unwrap_or(false)
 }
 
-fn release_claim_lock(batch_id: Uuid) {
+fn release_claim_lock(client_id: i64, batch_id: Uuid) {
     first_value::<bool>(
         &format!("SELECT pg_catalog.pg_advisory_unlock({CLAIM_KEY})"),
-        &[batch_id.into()],
+        &[batch_id.into(), client_id.into()],
     );
 }
 
@@ -178,39 +181,39 @@ fn release_claim_lock(batch_id: Uuid) {
 /// run), as a session lock.  The run holds it as a transaction lock instead: whatever ends the run's
 /// transaction (a commit, an error outside the batch's subtransaction such as a statement_timeout or a
 /// Ctrl-C in CALL run_pending_batches) releases the claim, and the client's queue goes on.
-fn hold_claim_for_this_transaction(batch_id: Uuid) {
+fn hold_claim_for_this_transaction(client_id: i64, batch_id: Uuid) {
     Spi::run_with_args(
         &format!("SELECT pg_catalog.pg_advisory_xact_lock({CLAIM_KEY})"),
-        &[batch_id.into()],
+        &[batch_id.into(), client_id.into()],
     )
     .expect("claim for the transaction");
-    release_claim_lock(batch_id);
+    release_claim_lock(client_id, batch_id);
 }
 
 /// Is the batch being run right now (its claim lock held by a session)?  Takes the lock for the rest of
 /// the transaction when it is free, so that no runner claims the batch meanwhile.
-pub fn take_if_idle(batch_id: Uuid) -> bool {
+pub fn take_if_idle(client_id: i64, batch_id: Uuid) -> bool {
     first_value::<bool>(
         &format!("SELECT pg_catalog.pg_try_advisory_xact_lock({CLAIM_KEY})"),
-        &[batch_id.into()],
+        &[batch_id.into(), client_id.into()],
     )
     .unwrap_or(false)
 }
 
 /// Count the attempt and read the request, in one statement (so the request is read with the snapshot
 /// that found the batch still PROCESSING).
-fn mark_claimed(kind: &'static Kind, batch_id: Uuid) -> Option<Claim> {
+fn mark_claimed(kind: &'static Kind, client_id: i64, batch_id: Uuid) -> Option<Claim> {
     let sql = format!(
         "UPDATE {table} AS t SET run_attempts = t.run_attempts + 1, runner_pid = pg_catalog.pg_backend_pid(),
                                start_date = pg_catalog.clock_timestamp()
-          WHERE t.{id} = $1 AND t.status = 'PROCESSING'
+          WHERE t.{id} = $1 AND t.client_id = $2 AND t.status = 'PROCESSING'
          RETURNING t.client_id, t.run_as::oid, t.run_attempts, t.last_error, pg_catalog.to_jsonb(t)::text",
         table = kind.table,
         id = kind.id_column
     );
     Spi::connect_mut(|spi| {
         let rows = spi
-            .update(&sql, Some(1), &[batch_id.into()])
+            .update(&sql, Some(1), &[batch_id.into(), client_id.into()])
             .expect("claim batch");
         if rows.is_empty() {
             return None;
@@ -239,15 +242,15 @@ pub fn claim_next(scope: &Scope) -> Option<Claim> {
         // look again (a fresh snapshot) until every head is claimed by someone or nothing is due.
         for _ in 0..10 {
             let mut finished_meanwhile = false;
-            for (kind, batch_id) in candidates(scope) {
+            for (kind, client_id, batch_id) in candidates(scope) {
                 let kind = *kinds().get(kind)?;
-                if !try_claim_lock(batch_id) {
+                if !try_claim_lock(client_id, batch_id) {
                     continue; // another session runs it; the rest of that client's queue waits
                 }
-                match mark_claimed(kind, batch_id) {
+                match mark_claimed(kind, client_id, batch_id) {
                     Some(claim) => return Some(claim),
                     None => {
-                        release_claim_lock(batch_id);
+                        release_claim_lock(client_id, batch_id);
                         finished_meanwhile = true;
                     }
                 }
@@ -337,10 +340,10 @@ pub fn report_step(step: &str) {
     }
 }
 
-fn cancel_requested(batch_id: Uuid) -> bool {
+fn cancel_requested(client_id: i64, batch_id: Uuid) -> bool {
     first_value::<bool>(
-        "SELECT true FROM backout.batch_cancel WHERE batch_id = $1",
-        &[batch_id.into()],
+        "SELECT true FROM backout.batch_cancel WHERE client_id = $1 AND batch_id = $2",
+        &[client_id.into(), batch_id.into()],
     )
     .unwrap_or(false)
 }
@@ -415,7 +418,7 @@ fn judge(claim: &Claim, outcome: Outcome<()>, timed_out: bool) -> Verdict {
     if !transient {
         return Verdict::Failed(rejection);
     }
-    if cancel_requested(claim.batch.batch_id) {
+    if cancel_requested(claim.batch.client_id, claim.batch.batch_id) {
         return Verdict::Failed(Rejection::new(
             CANCELLED,
             "cancelled by backout.cancel_batch while it ran; its work was rolled back",
@@ -467,7 +470,7 @@ fn write_status(kind: &Kind, client_id: i64, batch_id: Uuid, update: StatusUpdat
                     error_sqlstate = CASE WHEN $2 = 'COMPLETED' THEN error_sqlstate ELSE $5 END, runner_pid = NULL,
                     next_attempt_at = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => $6),
                     update_date = pg_catalog.clock_timestamp()
-              WHERE {id} = $1 AND status = 'PROCESSING'
+              WHERE {id} = $1 AND client_id = $8 AND status = 'PROCESSING'
              RETURNING {id} AS batch_id, status)
          SELECT pg_catalog.pg_notify($7, pg_catalog.json_build_object('batch_id', batch_id, 'status', status)::text)
          FROM done WHERE status <> 'PROCESSING'",
@@ -484,14 +487,15 @@ fn write_status(kind: &Kind, client_id: i64, batch_id: Uuid, update: StatusUpdat
             update.sqlstate.into(),
             update.retry_in.into(),
             NOTIFY_CHANNEL.into(),
+            client_id.into(),
         ],
     )
     .expect("record batch status");
     if update.status != "PROCESSING" {
         (kind.release)(client_id, batch_id);
         Spi::run_with_args(
-            "DELETE FROM backout.batch_cancel WHERE batch_id = $1",
-            &[batch_id.into()],
+            "DELETE FROM backout.batch_cancel WHERE client_id = $1 AND batch_id = $2",
+            &[client_id.into(), batch_id.into()],
         )
         .expect("cancel marker");
     }
@@ -555,7 +559,7 @@ pub fn end_waiting(
 
 /// Before running: a cancelled batch, or one whose runners died too often, ends here.
 fn refuse_before_running(claim: &Claim) -> Option<Verdict> {
-    if cancel_requested(claim.batch.batch_id) {
+    if cancel_requested(claim.batch.client_id, claim.batch.batch_id) {
         return Some(Verdict::Failed(Rejection::new(
             CANCELLED,
             "cancelled by backout.cancel_batch before it ran",
@@ -583,7 +587,7 @@ pub fn run_claimed(claim: Claim) -> Ran {
         ))
     });
     report_step("starting");
-    access::as_owner(|| hold_claim_for_this_transaction(batch_id));
+    access::as_owner(|| hold_claim_for_this_transaction(client_id, batch_id));
     let verdict = access::as_owner(|| refuse_before_running(&claim)).unwrap_or_else(|| {
         arm_timeouts();
         let outcome = in_subtransaction(|| {
@@ -623,20 +627,20 @@ pub fn client_of(batch_id: Uuid) -> Option<i64> {
     access::as_owner(|| read_value::<i64>(&by_id_sql("client_id"), &[batch_id.into()]))
 }
 
-/// The kind, client, status and runner of a batch, as the owner.
-pub fn lookup(batch_id: Uuid) -> Option<(&'static Kind, i64, String)> {
-    let sql = by_id_sql("{kind}, client_id, status");
+/// The kind and status of a client's batch, as the owner.
+pub fn lookup(client_id: i64, batch_id: Uuid) -> Option<(&'static Kind, String)> {
+    let sql = over_kinds("SELECT {kind}, status FROM {table} WHERE {id} = $1 AND client_id = $2");
     access::as_owner(|| {
         crate::reply::read(|spi| {
             let rows = spi
-                .select(&sql, Some(1), &[batch_id.into()])
+                .select(&sql, Some(1), &[batch_id.into(), client_id.into()])
                 .expect("batch lookup");
             if rows.is_empty() {
                 return None;
             }
             let row = rows.first();
             let kind = *kinds().get(row.get::<i32>(1).ok()?? as usize)?;
-            Some((kind, row.get::<i64>(2).ok()??, row.get::<String>(3).ok()??))
+            Some((kind, row.get::<String>(2).ok()??))
         })
     })
 }

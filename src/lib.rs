@@ -14,12 +14,14 @@ mod batches;
 mod billing;
 mod clear;
 mod dates;
+mod dimensioned;
 mod ingest;
 mod legacy;
 mod locks;
 mod raw_jsonb;
 mod reply;
 mod reversal;
+mod table_lock_fence;
 mod undo;
 mod worker;
 
@@ -46,6 +48,7 @@ static KINDS: [&batches::Kind; 2] = [&undo::KIND, &backout::KIND];
 pub extern "C-unwind" fn _PG_init() {
     batches::register(&KINDS);
     worker::define_settings();
+    table_lock_fence::install();
     // SAFETY: reads a postmaster-set flag.
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
         worker::register_launcher();

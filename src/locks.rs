@@ -1,29 +1,62 @@
-//! Transaction-scoped advisory locks.  Order, to keep every path deadlock-free: client lock first, then
-//! file locks (in name order).
+//! The operations' locks: per client (shared or exclusive), per (client, file), per (client, backout batch
+//! id).  Order, to keep every path deadlock-free: client lock first, then file locks (in name order).
 //!
-//! Keys are 64-bit hashes of a namespaced text seeded with a per-installation random salt
-//! (`backout.lock_salt`, readable by the extension's owner only), so a role outside the extension cannot
-//! compute a client's key and hold it to stall that client.  Every wait is bounded by
-//! `pg_backout.lock_timeout`: a caller that waits longer gets an ERROR naming the lock and the cause.
+//! They are row locks (`FOR UPDATE` / `FOR SHARE`) on rows of `backout.lock_row`, a table only the
+//! extension's owner may read or lock, taken as the owner.  Advisory locks would not do: any role that can
+//! connect may take any advisory key, and the keys of the locks held are public in `pg_locks`, so a role with
+//! nothing but CONNECT could copy a client's key and hold it to stall that client.  A row lock needs the
+//! UPDATE privilege on the table (and `LOCK TABLE` on it needs a privilege too), which nobody but the owner
+//! has.  A row is created the first time its lock is taken and stays (one per client, file and retried id).
+//!
+//! Every wait is bounded by `pg_backout.lock_timeout`: a caller that waits longer gets an ERROR naming the
+//! lock and the cause.
 use crate::access::as_owner;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::PgTryBuilder;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 
-const SALT: &str = "(SELECT salt FROM backout.lock_salt)";
+/// The rows of the locks `$1` (client) and `$2` (names, text[]) of a kind, created when missing, in name
+/// order (so that two creators of overlapping sets wait for each other instead of deadlocking).
+const ENSURE: &str = "INSERT INTO backout.lock_row (client_id, lock_kind, lock_name)
+                      SELECT $1, $3, n FROM pg_catalog.unnest($2::text[]) AS n ORDER BY n COLLATE \"C\"
+                      ON CONFLICT DO NOTHING";
 
-/// Take the lock(s) of `sql` (a SELECT with the key expressions), as the owner (who may read the salt),
-/// under pg_backout.lock_timeout; `what` names them in the error.
-fn take(sql: &str, args: &[DatumWithOid], what: &str) {
+/// Lock those rows, in name order; returns how many were locked.  `{mode}` is UPDATE or SHARE.
+const LOCK: &str = "SELECT count(*) FROM (SELECT 1 FROM backout.lock_row
+                                          WHERE client_id = $1 AND lock_kind = $3 AND lock_name = ANY ($2::text[])
+                                          ORDER BY lock_name COLLATE \"C\" FOR {mode}) AS locked";
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Exclusive,
+    Shared,
+}
+
+/// Take the locks of `names` of a kind for client_id, as the owner, under pg_backout.lock_timeout; `what`
+/// names them in the error.
+fn take(client_id: i64, kind: &str, names: &[String], mode: Mode, what: &str) {
     let timeout_ms = crate::batches::LOCK_TIMEOUT_MS.get();
-    let sql = sql.replace("{salt}", SALT);
-    PgTryBuilder::new(std::panic::AssertUnwindSafe(|| {
+    let sql = LOCK.replace(
+        "{mode}",
+        match mode {
+            Mode::Exclusive => "UPDATE",
+            Mode::Shared => "SHARE",
+        },
+    );
+    let args: [DatumWithOid; 3] = [client_id.into(), names.to_vec().into(), kind.into()];
+    let locked = PgTryBuilder::new(std::panic::AssertUnwindSafe(|| {
         as_owner(|| {
             let previous = (timeout_ms > 0).then(|| set_lock_timeout(&format!("{timeout_ms}ms")));
-            Spi::run_with_args(&sql, args).expect("advisory lock");
+            Spi::run_with_args(ENSURE, &args).expect("lock rows");
+            let locked = Spi::get_one_with_args::<i64>(&sql, &args)
+                .expect("lock")
+                .unwrap_or(0);
             if let Some(previous) = previous {
                 set_lock_timeout(&previous);
             }
+            locked
         })
     }))
     .catch_when(PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE, |_| {
@@ -34,7 +67,17 @@ fn take(sql: &str, args: &[DatumWithOid], what: &str) {
             "Another billing run, undo, backout, clear or ingest of this client holds it (see pg_locks and pg_stat_activity); retry when it has finished."
         );
     })
-    .execute()
+    .execute();
+    let wanted = names.iter().collect::<HashSet<_>>().len() as i64;
+    if locked != wanted {
+        // only in REPEATABLE READ or SERIALIZABLE: the row was created after this transaction's snapshot
+        ereport!(
+            ERROR,
+            PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
+            format!("pg_backout: could not take {what}: it was first used by a transaction that committed after this one started"),
+            "Retry the transaction."
+        );
+    }
 }
 
 /// Sets lock_timeout for the rest of the transaction; returns the value it had.
@@ -50,31 +93,55 @@ fn set_lock_timeout(value: &str) -> String {
     previous
 }
 
+thread_local! {
+    /// The clients whose lock this transaction holds (for `holds_client_lock`), cleared when it ends.
+    static CLIENTS_LOCKED: RefCell<HashSet<i64>> = RefCell::new(HashSet::new());
+    static CLEAR_REGISTERED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn remember_client_lock(client_id: i64) {
+    CLIENTS_LOCKED.with(|c| c.borrow_mut().insert(client_id));
+    if CLEAR_REGISTERED.replace(true) {
+        return;
+    }
+    let clear = || {
+        CLIENTS_LOCKED.with(|c| c.borrow_mut().clear());
+        CLEAR_REGISTERED.set(false);
+    };
+    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, clear);
+    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Abort, clear);
+}
+
+fn lock_client(client_id: i64, mode: Mode) {
+    take(
+        client_id,
+        "client",
+        &[String::new()],
+        mode,
+        &format!("the lock of client {client_id}"),
+    );
+    remember_client_lock(client_id);
+}
+
 /// Exclusive per-client lock: operations that rewrite a client's billing state (billing run, undo,
 /// backout, clear) hold it for the whole transaction, so they never interleave.
 pub fn lock_client_exclusive(client_id: i64) {
-    take(
-        "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('pg_backout/client/' || $1::text, {salt}))",
-        &[client_id.into()],
-        &format!("the lock of client {client_id}"),
-    );
+    lock_client(client_id, Mode::Exclusive);
 }
 
 /// Shared per-client lock: usage ingest of different files runs in parallel, but not during a billing
 /// run, undo or backout of the same client.
 pub fn lock_client_shared(client_id: i64) {
-    take(
-        "SELECT pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended('pg_backout/client/' || $1::text, {salt}))",
-        &[client_id.into()],
-        &format!("the lock of client {client_id}"),
-    );
+    lock_client(client_id, Mode::Shared);
 }
 
 /// Exclusive per-(client, file) lock.
 pub fn lock_file(client_id: i64, file_name: &str) {
     take(
-        "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('pg_backout/file/' || $1::text || '/' || $2, {salt}))",
-        &[client_id.into(), file_name.into()],
+        client_id,
+        "file",
+        &[file_name.to_owned()],
+        Mode::Exclusive,
         &format!("the lock of file {file_name:?} of client {client_id}"),
     );
 }
@@ -83,36 +150,28 @@ pub fn lock_file(client_id: i64, file_name: &str) {
 /// overlapping sets never deadlock.
 pub fn lock_files(client_id: i64, file_names: &[String]) {
     take(
-        "SELECT count(pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('pg_backout/file/' || $1::text || '/' || f, {salt})))
-         FROM (SELECT f FROM pg_catalog.unnest($2::text[]) AS f ORDER BY f COLLATE \"C\") AS sorted",
-        &[client_id.into(), file_names.to_vec().into()],
+        client_id,
+        "file",
+        file_names,
+        Mode::Exclusive,
         &format!("the locks of the files of client {client_id}"),
     );
 }
 
-/// Serializes submissions that name the same backout batch id (retries).
-pub fn lock_backout_batch_id(batch_id: pgrx::Uuid) {
+/// Serializes submissions that name the same backout batch id for a client (retries).
+pub fn lock_backout_batch_id(client_id: i64, batch_id: pgrx::Uuid) {
     take(
-        "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('pg_backout/backout_batch/' || $1::text, {salt}))",
-        &[batch_id.into()],
+        client_id,
+        "backout_batch",
+        &[batch_id.to_string()],
+        Mode::Exclusive,
         &format!("the lock of backout batch {batch_id}"),
     );
 }
 
 /// Does this transaction hold client `client_id`'s lock (shared or exclusive)?  A batch of that client
-/// could then never start before this transaction ends.
+/// could then never start before this transaction ends.  (A lock taken in a subtransaction that was rolled
+/// back still counts: the answer errs on the side of refusing to wait.)
 pub fn holds_client_lock(client_id: i64) -> bool {
-    as_owner(|| {
-        crate::reply::read_value::<bool>(
-            &format!(
-                "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks l
-                                WHERE l.locktype = 'advisory' AND l.pid = pg_catalog.pg_backend_pid() AND l.granted
-                                  AND l.objsubid = 1
-                                  AND ((l.classid::bigint << 32) | l.objid::bigint)
-                                      = pg_catalog.hashtextextended('pg_backout/client/' || $1::text, {SALT}))"
-            ),
-            &[client_id.into()],
-        )
-        .unwrap_or(false)
-    })
+    CLIENTS_LOCKED.with(|c| c.borrow().contains(&client_id))
 }

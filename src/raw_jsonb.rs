@@ -11,6 +11,13 @@ impl RawJsonb {
     pub fn as_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
         (*self).into()
     }
+
+    /// The value parsed into serde's tree: only once its depth is known to be small (serde refuses
+    /// nesting past 128 levels with an error that would be raised, not answered).
+    pub fn parse(&self) -> pgrx::JsonB {
+        // SAFETY: a non-null jsonb datum of the current call.
+        unsafe { pgrx::JsonB::from_datum(self.0, false) }.expect("jsonb")
+    }
 }
 
 impl FromDatum for RawJsonb {

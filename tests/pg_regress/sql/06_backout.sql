@@ -172,9 +172,13 @@ SELECT status, error_code, error_message = format('backout batch %s is still PRO
 FROM backout.backout_usage_file_transactions('march.json,dup.json', 7001, 'ops', false, :'running');
 ROLLBACK;
 
--- a batch id is one client's: another client cannot use it, nor read it
+-- a batch id names one request of one client: another client giving the same id submits a request of its
+-- own (answered as for an id never used), and the first client's request is untouched
 SELECT backout_batch_id = 'b0000000-0000-4000-8000-000000000001' AS same_id, status, error_code, error_message
-FROM backout.backout_usage_file_transactions('dup.json', 7001, 'ops', false, 'b0000000-0000-4000-8000-000000000001');
+FROM backout.backout_usage_file_transactions('never-ingested.json', 7001, 'ops', false, 'b0000000-0000-4000-8000-000000000001');
+SELECT client_id, file_names, status FROM backout.backout_batch
+WHERE backout_batch_id = 'b0000000-0000-4000-8000-000000000001' ORDER BY client_id;
+CALL backout.run_pending_batches(7001);
 SELECT status, error_code, error_message
 FROM backout.get_usage_file_txns_backout_status('b0000000-0000-4000-8000-000000000001', 7001);
 SELECT status, error_code, error_message

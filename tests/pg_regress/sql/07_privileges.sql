@@ -141,6 +141,7 @@ INSERT INTO regress.calls VALUES
   ('backout.advance_bill_date(date, smallint)', $$SELECT backout.advance_bill_date('2026-01-31', NULL), %s AS c$$),
   ('backout.backout_usage_file_transactions(text, bigint, text, boolean, uuid)', $$SELECT file_names, client_id, status, error_message, error_code FROM backout.backout_usage_file_transactions('march.json', %s, 'x')$$),
   ('backout.count_usage_by_day()', $$SELECT backout.count_usage_by_day(), %s AS c$$),
+  ('backout.create_client_lock_row()', $$SELECT backout.create_client_lock_row(), %s AS c$$),
   ('backout.check_usage_day_counts(bigint)', $$SELECT * FROM backout.check_usage_day_counts(%s)$$),
   ('backout.rebuild_usage_day_counts(bigint)', $$SELECT backout.rebuild_usage_day_counts(%s)$$),
   ('backout.clear_job_schedule(bigint, text, boolean)', $$SELECT * FROM backout.clear_job_schedule(%s, '2026-04-01')$$),
@@ -266,7 +267,8 @@ DECLARE
     t text;
 BEGIN
     FOR t IN SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'client_id'
-             WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind IN ('r', 'v') AND c.relname <> 'access_refusal' ORDER BY 1
+             WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind IN ('r', 'v')
+               AND c.relname NOT IN ('access_refusal', 'lock_row') ORDER BY 1
     LOOP
         tbl := t;
         EXECUTE format('SELECT count(*) FILTER (WHERE client_id = 8001), count(*) FILTER (WHERE client_id IS DISTINCT FROM 8001) FROM backout.%I', t)
