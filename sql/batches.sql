@@ -1,16 +1,8 @@
 -- Audit/status rows of the asynchronous operations (SPEC §3).  A row is the request and its status:
 -- submission writes it PROCESSING (or ERROR when rejected), a runner claims it with
--- FOR UPDATE SKIP LOCKED and flips it to COMPLETED in the transaction that does the work, or to ERROR
+-- FOR NO KEY UPDATE SKIP LOCKED and flips it to COMPLETED in the transaction that does the work, or to ERROR
 -- once the work has been rolled back.  Requests without a client_id are answered but not recorded: a row
 -- belongs to a tenant and is only ever read back by (batch id, client id).
-
--- The seed of the batch claim keys (src/batches.rs): random per installation and readable by the
--- extension's owner only.
-CREATE TABLE backout.lock_salt (
-    salt bigint NOT NULL
-);
-INSERT INTO backout.lock_salt
-SELECT ('x' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16))::bit(64)::bigint;
 
 -- The rows the operations lock instead of advisory keys (src/locks.rs): one per client ('client', ''),
 -- per (client, file) ('file', name) and per retried backout id ('backout_batch', id), created on first

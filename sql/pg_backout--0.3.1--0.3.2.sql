@@ -32,6 +32,10 @@ ALTER TABLE backout.access_refusal
     ADD CONSTRAINT access_refusal_one_per_minute
         UNIQUE (client_id, role_name, session_user_name, function_name, level, refused_minute);
 
+-- pg_backout takes no advisory lock any more (row locks: src/locks.rs, src/batches.rs): the seed of their
+-- keys goes.
+DROP TABLE backout.lock_salt;
+
 -- A backout batch id names one request of one client: another client may use the same id for its own.
 DROP INDEX backout.backout_batch_id_idx;
 CREATE INDEX backout_batch_id_idx ON backout.backout_batch (backout_batch_id);
@@ -137,9 +141,7 @@ TO backout_admin;
 -- Not dumped, on purpose:
 -- * usage_day_count is derived from usage_txn: the restore's COPY into usage_txn fires the count triggers,
 --   which rebuild it exactly (a data-only restore with --disable-triggers: backout.rebuild_usage_day_counts);
--- * lock_salt is a per-installation secret: the restored database draws its own at CREATE EXTENSION (lock
---   keys are never stored, so nothing depends on the old one); lock_row holds no data, only rows to lock,
---   created again on first use.
+-- * lock_row holds no data, only rows to lock, created again on first use.
 -- A table added later is marked by this same block (the regress test 12_backups fails for an unmarked one).
 DO $dump$
 DECLARE
@@ -147,7 +149,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
              WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind IN ('r', 'S')
-               AND c.relname NOT IN ('usage_day_count', 'lock_salt', 'lock_row')
+               AND c.relname NOT IN ('usage_day_count', 'lock_row')
              ORDER BY c.relname
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(t, '');

@@ -228,7 +228,7 @@ ALTER VIEW backout.operations SET (security_invoker = true);
 
 -- Readers: every tenant table (filtered), the operations view, their own entitlements.
 GRANT SELECT ON ALL TABLES IN SCHEMA backout TO backout_reader;
-REVOKE SELECT ON backout.access_refusal, backout.lock_salt, backout.lock_row FROM backout_reader;
+REVOKE SELECT ON backout.access_refusal, backout.lock_row FROM backout_reader;
 GRANT EXECUTE ON FUNCTION
     backout.entitled(bigint, text), backout.entitled_to_all(text), backout.entitled_clients(text),
     backout.get_undo_job_schedule_status(uuid, bigint),
@@ -285,9 +285,7 @@ TO backout_admin;
 -- Not dumped, on purpose:
 -- * usage_day_count is derived from usage_txn: the restore's COPY into usage_txn fires the count triggers,
 --   which rebuild it exactly (a data-only restore with --disable-triggers: backout.rebuild_usage_day_counts);
--- * lock_salt is a per-installation secret: the restored database draws its own at CREATE EXTENSION (lock
---   keys are never stored, so nothing depends on the old one); lock_row holds no data, only rows to lock,
---   created again on first use.
+-- * lock_row holds no data, only rows to lock, created again on first use.
 -- A table added later is marked by this same block (the regress test 12_backups fails for an unmarked one).
 DO $dump$
 DECLARE
@@ -295,7 +293,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
              WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind IN ('r', 'S')
-               AND c.relname NOT IN ('usage_day_count', 'lock_salt', 'lock_row')
+               AND c.relname NOT IN ('usage_day_count', 'lock_row')
              ORDER BY c.relname
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(t, '');

@@ -175,7 +175,7 @@ fn cancel(batch_id: Uuid, client_id: i64) -> Result<CancelRow, Rejection> {
             &[client_id.into(), batch_id.into(), caller.as_str().into()],
         )
         .expect("cancel marker");
-        if batches::take_if_idle(client_id, batch_id) {
+        if batches::take_if_idle(kind, client_id, batch_id) {
             batches::end_waiting(
                 kind,
                 client_id,

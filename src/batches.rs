@@ -158,51 +158,62 @@ fn candidates(scope: &Scope) -> Vec<(usize, i64, Uuid)> {
     })
 }
 
-/// A batch is named by (client, id): an id names one request of one client (another client may use the
-/// same id for a request of its own).
-const CLAIM_KEY: &str = "pg_catalog.hashtextextended('pg_backout/batch/' || $2::text || '/' || $1::text, (SELECT salt FROM backout.lock_salt))";
+/// How long a claim protects a batch that its claimer has not started running yet (the claim commits
+/// before the run starts, so that the attempt counts): milliseconds normally; past this a claim whose run
+/// never started (its session hit an error in between) no longer holds the batch.
+const CLAIM_WINDOW: &str = "10 seconds";
 
-fn try_claim_lock(client_id: i64, batch_id: Uuid) -> bool {
-    first_value::<bool>(
-        &format!("SELECT pg_catalog.pg_try_advisory_lock({CLAIM_KEY})"),
-        &[batch_id.into(), client_id.into()],
+/// The batch row is free to take: no transaction holds it (a run holds its batch's row for the whole run),
+/// and no claim stands that its claimer is about to run (a claim of the last moments, by another session
+/// that is still busy: one gone or idle has given up on it).  `$1` = id, `$2` = client.  A batch is named
+/// by (client, id): an id names one request of one client.
+fn free_batch_row_sql(kind: &Kind) -> String {
+    format!(
+        "SELECT 1 FROM {table} AS t
+          WHERE t.{id} = $1 AND t.client_id = $2 AND t.status = 'PROCESSING'
+            AND (t.runner_pid IS NULL OR t.runner_pid = pg_catalog.pg_backend_pid()
+                 OR t.start_date < pg_catalog.clock_timestamp() - interval '{CLAIM_WINDOW}'
+                 OR NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
+                                WHERE a.pid = t.runner_pid AND COALESCE(a.state, '') NOT LIKE 'idle%'))
+          FOR NO KEY UPDATE SKIP LOCKED",
+        table = kind.table,
+        id = kind.id_column
     )
-    .unwrap_or(false)
 }
 
-fn release_claim_lock(client_id: i64, batch_id: Uuid) {
-    first_value::<bool>(
-        &format!("SELECT pg_catalog.pg_advisory_unlock({CLAIM_KEY})"),
-        &[batch_id.into(), client_id.into()],
-    );
+/// Lock the batch's row for the rest of the transaction if it is free; false when a run holds it (or its
+/// claimer is about to start one).  A row lock, not an advisory lock: no role but the extension's owner can
+/// lock the audit rows, so nobody can hold a batch to keep it from running.
+fn take_batch_row(kind: &Kind, client_id: i64, batch_id: Uuid) -> bool {
+    first_value::<i32>(&free_batch_row_sql(kind), &[batch_id.into(), client_id.into()]).is_some()
 }
 
-/// The claim outlives the claiming transaction (so that the attempt it counted is committed before the
-/// run), as a session lock.  The run holds it as a transaction lock instead: whatever ends the run's
-/// transaction (a commit, an error outside the batch's subtransaction such as a statement_timeout or a
-/// Ctrl-C in CALL run_pending_batches) releases the claim, and the client's queue goes on.
-fn hold_claim_for_this_transaction(client_id: i64, batch_id: Uuid) {
+/// The run holds its batch's row for its whole transaction: whatever ends that transaction (a commit, an
+/// error outside the batch's subtransaction such as a statement_timeout or a Ctrl-C in CALL
+/// run_pending_batches) frees the batch, and the client's queue goes on.
+fn hold_batch_row(kind: &Kind, client_id: i64, batch_id: Uuid) {
     Spi::run_with_args(
-        &format!("SELECT pg_catalog.pg_advisory_xact_lock({CLAIM_KEY})"),
+        &format!(
+            "SELECT 1 FROM {} WHERE {} = $1 AND client_id = $2 FOR NO KEY UPDATE",
+            kind.table, kind.id_column
+        ),
         &[batch_id.into(), client_id.into()],
     )
-    .expect("claim for the transaction");
-    release_claim_lock(client_id, batch_id);
+    .expect("hold the batch row");
 }
 
-/// Is the batch being run right now (its claim lock held by a session)?  Takes the lock for the rest of
-/// the transaction when it is free, so that no runner claims the batch meanwhile.
-pub fn take_if_idle(client_id: i64, batch_id: Uuid) -> bool {
-    first_value::<bool>(
-        &format!("SELECT pg_catalog.pg_try_advisory_xact_lock({CLAIM_KEY})"),
-        &[batch_id.into(), client_id.into()],
-    )
-    .unwrap_or(false)
+/// Is the batch idle (waiting, not being run)?  Then its row is locked for the rest of the transaction,
+/// so that no runner claims it meanwhile.  For cancel_batch.
+pub fn take_if_idle(kind: &Kind, client_id: i64, batch_id: Uuid) -> bool {
+    take_batch_row(kind, client_id, batch_id)
 }
 
-/// Count the attempt and read the request, in one statement (so the request is read with the snapshot
-/// that found the batch still PROCESSING).
+/// Count the attempt and read the request (of the row this transaction has locked, so the request read is
+/// the one that is still PROCESSING).
 fn mark_claimed(kind: &'static Kind, client_id: i64, batch_id: Uuid) -> Option<Claim> {
+    if !take_batch_row(kind, client_id, batch_id) {
+        return None;
+    }
     let sql = format!(
         "UPDATE {table} AS t SET run_attempts = t.run_attempts + 1, runner_pid = pg_catalog.pg_backend_pid(),
                                start_date = pg_catalog.clock_timestamp()
@@ -235,28 +246,16 @@ fn mark_claimed(kind: &'static Kind, client_id: i64, batch_id: Uuid) -> Option<C
 }
 
 /// Claim the next due batch within the scope (as the extension's owner: the status rows are its own).
-/// The caller commits before `run_claimed`, so that the attempt counts even if the run kills the process.
+/// The caller commits before `run_claimed`, so that the attempt counts even if the run kills the process;
+/// the claim (runner_pid, start_date) then keeps other runners off for CLAIM_WINDOW, the run's row lock
+/// for the rest.
 pub fn claim_next(scope: &Scope) -> Option<Claim> {
     access::as_owner(|| {
-        // A head that finished while we waited for its row makes the next batch of its client the head:
-        // look again (a fresh snapshot) until every head is claimed by someone or nothing is due.
-        for _ in 0..10 {
-            let mut finished_meanwhile = false;
-            for (kind, client_id, batch_id) in candidates(scope) {
-                let kind = *kinds().get(kind)?;
-                if !try_claim_lock(client_id, batch_id) {
-                    continue; // another session runs it; the rest of that client's queue waits
-                }
-                match mark_claimed(kind, client_id, batch_id) {
-                    Some(claim) => return Some(claim),
-                    None => {
-                        release_claim_lock(client_id, batch_id);
-                        finished_meanwhile = true;
-                    }
-                }
-            }
-            if !finished_meanwhile {
-                return None;
+        for (kind, client_id, batch_id) in candidates(scope) {
+            let kind = *kinds().get(kind)?;
+            // a head being run (or ended meanwhile) is skipped; the rest of that client's queue waits
+            if let Some(claim) = mark_claimed(kind, client_id, batch_id) {
+                return Some(claim);
             }
         }
         None
@@ -587,7 +586,7 @@ pub fn run_claimed(claim: Claim) -> Ran {
         ))
     });
     report_step("starting");
-    access::as_owner(|| hold_claim_for_this_transaction(client_id, batch_id));
+    access::as_owner(|| hold_batch_row(kind, client_id, batch_id));
     let verdict = access::as_owner(|| refuse_before_running(&claim)).unwrap_or_else(|| {
         arm_timeouts();
         let outcome = in_subtransaction(|| {

@@ -1,6 +1,6 @@
 -- One line per table of the schema: its name, its number of rows and a digest of them (rows as text,
--- sorted).  Two databases with equal listings hold the same rows.  The lock salt is per installation and
--- the lock rows are created on first use (neither is dumped);
+-- sorted).  Two databases with equal listings hold the same rows.  The lock rows are created on first use
+-- (not dumped);
 -- a day count that fell to zero stays as a zero row where it was counted and is not recreated by a
 -- restore, so those are left out.
 SET datestyle = 'ISO, YMD';
@@ -16,5 +16,5 @@ END
 $f$;
 SELECT c.relname || ' ' || pg_temp.table_digest(c.relname)
 FROM pg_class c
-WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind = 'r' AND c.relname NOT IN ('lock_salt', 'lock_row')
+WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind = 'r' AND c.relname <> 'lock_row'
 ORDER BY 1;

@@ -202,14 +202,13 @@ set_conf pg_backout.batch_timeout 1s
 hold_row 300
 batch="$(q "$submit_undo")"
 got="$(final_status "$batch")"
-held="$(qpg "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-             WHERE a.backend_type = 'pg_backout runner' AND l.locktype = 'advisory'")"
+free="$(q "SELECT client_id FROM backout.lock_row WHERE client_id = 1 AND lock_kind = 'client' FOR UPDATE NOWAIT" 2>&1 || true)"
 release_row
 case "$got" in
   "ERROR|BATCH_TIMEOUT|1|the batch ran longer than pg_backout.batch_timeout"*) echo "timed out on its first attempt: ${got##*|}" ;;
   *) fail "a runaway batch (must end BATCH_TIMEOUT at once): $got" ;;
 esac
-[ "$held" = 0 ] || fail "the timed-out batch's runner still holds $held advisory locks"
+[ "$free" = 1 ] || fail "the timed-out batch still holds its client's lock: $free"
 [ "$(q "$billed_state")" = "$before" ] || fail "a timed-out batch left changes behind"
 set_conf pg_backout.batch_timeout 1h
 

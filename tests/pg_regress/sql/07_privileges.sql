@@ -90,9 +90,10 @@ UNION ALL
 SELECT 'functions', count(*)
 FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
 WHERE p.pronamespace = 'backout'::regnamespace AND a.grantee = 0;
--- nor can an operator read the secret seed of the lock keys
+-- nor can an operator read or lock the rows pg_backout locks
 SET ROLE regress_alice;
-SELECT regress.error_of($$SELECT salt FROM backout.lock_salt$$);
+SELECT regress.error_of($$SELECT * FROM backout.lock_row$$);
+SELECT regress.error_of($$SELECT * FROM backout.lock_row FOR UPDATE$$);
 RESET ROLE;
 SET ROLE regress_plain;
 SELECT regress.error_of($$SELECT * FROM backout.client$$);
