@@ -616,9 +616,17 @@ fn by_id_sql(columns: &str) -> String {
     ))
 }
 
-/// Status of a batch of any kind by id, as the caller may see it (row-level security), or None.
+/// Status of a batch of any kind by id, as the caller may see it (row-level security), or None.  An id names
+/// one request per client: a caller who can see several clients' requests of that id gets PROCESSING while
+/// any of them is, else the newest one's status.
 pub fn status_of(batch_id: Uuid) -> Option<String> {
-    read_value::<String>(&by_id_sql("status"), &[batch_id.into()])
+    read_value::<String>(
+        &format!(
+            "SELECT b.status FROM ({}) AS b ORDER BY b.status = 'PROCESSING' DESC, b.create_date DESC LIMIT 1",
+            by_id_sql("status, create_date")
+        ),
+        &[batch_id.into()],
+    )
 }
 
 /// The client of a batch of any kind, looked up as the owner (whoever may see it).

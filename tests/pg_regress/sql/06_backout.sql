@@ -178,7 +178,8 @@ SELECT backout_batch_id = 'b0000000-0000-4000-8000-000000000001' AS same_id, sta
 FROM backout.backout_usage_file_transactions('never-ingested.json', 7001, 'ops', false, 'b0000000-0000-4000-8000-000000000001');
 SELECT client_id, file_names, status FROM backout.backout_batch
 WHERE backout_batch_id = 'b0000000-0000-4000-8000-000000000001' ORDER BY client_id;
-CALL backout.run_pending_batches(7001);
+-- (a caller who sees both clients waits until neither is PROCESSING)
+SELECT backout.wait_for_batch('b0000000-0000-4000-8000-000000000001', '60 seconds');
 SELECT status, error_code, error_message
 FROM backout.get_usage_file_txns_backout_status('b0000000-0000-4000-8000-000000000001', 7001);
 SELECT status, error_code, error_message

@@ -70,6 +70,20 @@ SET LOCAL ROLE regress_flood;
 SELECT status, error_code FROM backout.get_undo_job_schedule_status(gen_random_uuid(), 9601);
 COMMIT;
 
+-- wait_for_batch takes no transaction id on any path, and another client's batch reads like an unknown one
+SELECT status FROM backout.backout_usage_file_transactions('nothing.json', 9601, 'ops', false,
+                                                            '12000000-0000-4000-8000-000000009601');
+BEGIN;
+SET LOCAL ROLE regress_flood;
+SAVEPOINT unknown_id;
+SELECT backout.wait_for_batch('12000000-0000-4000-8000-000000000000', '1 second');
+ROLLBACK TO unknown_id;
+SAVEPOINT foreign_id;
+SELECT backout.wait_for_batch('12000000-0000-4000-8000-000000009601', '1 second');
+ROLLBACK TO foreign_id;
+SELECT pg_current_xact_id_if_assigned() IS NULL AS no_transaction_id;
+COMMIT;
+
 -- 5. prune_audit covers every audit table: discard requests and refusals too.
 SELECT backout.grant_client('regress_op12', 9601, 'operator');
 SET ROLE regress_op12;
