@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks: build and install the release library, run bench/<name>.sql in a throwaway cluster each,
-# print timings.  Usage: scripts/bench.sh [ingest|undo|backout|history|usage_history|day_counts]... (default: all).
+# print timings.  Usage: scripts/bench.sh [ingest|undo|backout|history|usage_history|day_counts|plans]... (default: all but plans).
 . "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null
 for name in "${@:-ingest undo backout history usage_history day_counts}"; do

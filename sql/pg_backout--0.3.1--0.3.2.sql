@@ -32,6 +32,10 @@ ALTER TABLE backout.access_refusal
     ADD CONSTRAINT access_refusal_one_per_minute
         UNIQUE (client_id, role_name, session_user_name, function_name, level, refused_minute);
 
+-- A run's invoice totals look its lines up by their full key (client, batch, invoice).
+DROP INDEX backout.billing_record_batch_idx;
+CREATE INDEX billing_record_batch_idx ON backout.billing_record (client_id, billing_batch_id, invoice_no);
+
 -- pg_backout takes no advisory lock any more (row locks: src/locks.rs, src/batches.rs): the seed of their
 -- keys goes.
 DROP TABLE backout.lock_salt;

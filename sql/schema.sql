@@ -387,7 +387,9 @@ CREATE TABLE backout.billing_record (
     FOREIGN KEY (client_id, invoice_no) REFERENCES backout.invoice,
     CHECK ((record_type = 'TRUE_UP') = (commitment_period_start IS NOT NULL))
 );
-CREATE INDEX billing_record_batch_idx ON backout.billing_record (client_id, billing_batch_id);
+-- by batch (undo, reversal), and by batch and invoice (a run's invoice totals: the full key, so that no
+-- plan can read a whole run's lines per invoice)
+CREATE INDEX billing_record_batch_idx ON backout.billing_record (client_id, billing_batch_id, invoice_no);
 CREATE INDEX billing_record_invoice_idx ON backout.billing_record (client_id, invoice_no);
 
 -- What a billing run changed in commitment_balance, as it was before the run (balance_existed = false:

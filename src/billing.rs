@@ -118,7 +118,9 @@ const SETTLE_BALANCES: &str = r#"
 
 /// Each invoice's totals from its own lines (an index probe per invoice, so the cost is linear in the run's
 /// invoices whatever the statistics say about them: a join with aggregated lines let stale estimates pick a
-/// nested loop over every line per invoice), then the account's pointers.
+/// nested loop over every line per invoice), then the account's pointers.  The probe binds the lines' full
+/// key (client, batch, invoice): whichever of billing_record's indexes the planner picks, it reads exactly
+/// the invoice's lines (with the batch alone it walked every line of the run per invoice: quadratic).
 const CLOSE_INVOICES_AND_ADVANCE: &str = r#"
     WITH invoices AS (
         UPDATE backout.invoice i
@@ -127,7 +129,7 @@ const CLOSE_INVOICES_AND_ADVANCE: &str = r#"
                    FROM (SELECT coalesce(sum(r.amount) FILTER (WHERE r.record_type = 'USAGE_CHARGE'), 0) AS usage_amount,
                                 coalesce(sum(r.amount) FILTER (WHERE r.record_type = 'TRUE_UP'), 0) AS true_up_amount
                          FROM backout.billing_record r
-                         WHERE r.client_id = $1 AND r.invoice_no = i.invoice_no) AS t)
+                         WHERE r.client_id = $1 AND r.billing_batch_id = $2 AND r.invoice_no = i.invoice_no) AS t)
          WHERE i.client_id = $1 AND i.billing_batch_id = $2)
     UPDATE backout.billing_profile bp
        SET last_bill_date = i.period_end, next_bill_date = backout.advance_bill_date(i.period_end, bp.bill_day)

@@ -1,0 +1,63 @@
+-- bench/plans.sql section 3 (\ir): one client's billing and undo (100,000 records, 10,000 accounts) at about
+-- 1M, 5M and 10M rows in usage_txn, each after ANALYZE; then a client billed right after its load against
+-- one billed after ANALYZE.  The other rows belong to a filler client (usage of 2025, never billed).
+\c postgres
+CREATE DATABASE plans_sizes;
+\c plans_sizes
+SET client_min_messages = warning;
+SET pg_backout.start_runners = off;
+CREATE EXTENSION pg_backout;
+\ir fixture_clients.sql
+SELECT pg_temp.bench_client(900, '2026-04-01');
+CREATE FUNCTION pg_temp.filler(upto bigint) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO backout.usage_txn (client_id, acct_no, usage_type_no, usage_date, units, unit_price, amount, file_name, record_key)
+    SELECT 900, 1 + i % 10000, 1, timestamp '2025-01-01' + (i % 31536000) * interval '1 second', 1, 0.02, 0.02,
+           'filler_' || (i / 100000), i::text
+    FROM generate_series((SELECT count(*) FROM backout.usage_txn) + 1, upto) i $$;
+CREATE FUNCTION pg_temp.size_round(c bigint, upto bigint) RETURNS void LANGUAGE sql AS $$
+    SELECT pg_temp.filler(upto - 100000);
+    SELECT pg_temp.bench_client(c, '2026-04-01');
+    SELECT pg_temp.bench_month(c, '2026-04-01');
+$$;
+
+SELECT pg_temp.size_round(21, 1000000);
+ANALYZE;
+SELECT clock_timestamp() AS t0 \gset
+SELECT status AS s FROM backout.run_billing(21, '2026-04-01') \gset
+SELECT pg_temp.took(:'t0') AS bill_1m \gset
+SELECT status AS s FROM backout.undo_job_schedule('2026-04-01', 21) \gset
+SELECT clock_timestamp() AS t0 \gset
+CALL backout.run_pending_batches(21);
+SELECT pg_temp.took(:'t0') AS undo_1m \gset
+
+SELECT pg_temp.size_round(22, 5000000);
+ANALYZE;
+SELECT clock_timestamp() AS t0 \gset
+SELECT status AS s FROM backout.run_billing(22, '2026-04-01') \gset
+SELECT pg_temp.took(:'t0') AS bill_5m \gset
+SELECT status AS s FROM backout.undo_job_schedule('2026-04-01', 22) \gset
+SELECT clock_timestamp() AS t0 \gset
+CALL backout.run_pending_batches(22);
+SELECT pg_temp.took(:'t0') AS undo_5m \gset
+
+SELECT pg_temp.size_round(23, 10000000);
+ANALYZE;
+SELECT clock_timestamp() AS t0 \gset
+SELECT status AS s FROM backout.run_billing(23, '2026-04-01') \gset
+SELECT pg_temp.took(:'t0') AS bill_10m \gset
+SELECT status AS s FROM backout.undo_job_schedule('2026-04-01', 23) \gset
+SELECT clock_timestamp() AS t0 \gset
+CALL backout.run_pending_batches(23);
+SELECT pg_temp.took(:'t0') AS undo_10m \gset
+
+-- right after a load (the statistics know 10M rows but none of this client's), then after ANALYZE
+SELECT pg_temp.bench_client(24, '2026-04-01'), pg_temp.bench_month(24, '2026-04-01');
+SELECT clock_timestamp() AS t0 \gset
+SELECT status AS s FROM backout.run_billing(24, '2026-04-01') \gset
+SELECT pg_temp.took(:'t0') AS bill_loaded \gset
+SELECT pg_temp.bench_client(25, '2026-04-01'), pg_temp.bench_month(25, '2026-04-01');
+ANALYZE;
+SELECT clock_timestamp() AS t0 \gset
+SELECT status AS s FROM backout.run_billing(25, '2026-04-01') \gset
+SELECT pg_temp.took(:'t0') AS bill_after_analyze \gset
+SELECT status, count(*) FROM backout.operations GROUP BY 1 ORDER BY 1;
