@@ -6,7 +6,9 @@
 #   4. crash and restart tests of the background machinery (tests/crash/restart.sh);
 #   5. privileges with separate logins (tests/privileges/logins.sh);
 #   6. ALTER EXTENSION UPDATE from every released version equals a fresh install (tests/upgrade);
-#   7. backups: pg_dump and pg_restore keep every row (tests/backup).
+#   7. backups: pg_dump and pg_restore keep every row (tests/backup);
+#   8. the plan guard: no statement of ingest, billing or undo on stale statistics walks rows it does not
+#      need (tests/plans).
 # Exits non-zero on the first failing stage.  Sets the machine up first (scripts/setup.sh).
 . "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
@@ -53,5 +55,10 @@ echo "== backups (tests/backup)"
 run_in_cluster bash tests/backup/dump_restore.sh > "$out/backup.log" 2>&1 \
   || { cat "$out/backup.log"; exit 1; }
 grep -v '^20..-' "$out/backup.log"
+
+echo "== plan guard (tests/plans)"
+run_in_cluster bash tests/plans/guard.sh > "$out/plans.log" 2>&1 \
+  || { cat "$out/plans.log"; exit 1; }
+grep -v '^20..-' "$out/plans.log"
 
 echo "== all tests passed"

@@ -5,14 +5,21 @@
 use crate::access::{require_client, Level};
 use crate::locks;
 use crate::raw_jsonb::RawJsonb;
-use crate::reply::{first_value, required, Outcome, Rejection};
+use crate::reply::{first_value, required, with_plan, Outcome, PlanShape, Rejection};
 use pgrx::prelude::*;
 
 pub const DUPLICATE_FILE: &str = "DUPLICATE_FILE";
 const MAX_FILE_NAME: usize = 255;
 
+/// Where a file's records come from, and how the statements that read them are planned.
+struct Source {
+    sql: &'static str,
+    shape: PlanShape,
+}
+
 /// Records of a jsonb array: one row per element; `shape_error` flags non-objects and unknown keys.
-const JSON_SOURCE: &str = r#"
+const JSON_SOURCE: Source = Source { sql: JSON_RECORDS, shape: PlanShape::Generic };
+const JSON_RECORDS: &str = r#"
     SELECT r.ord AS record_no,
            r.e->>'record_id' AS record_id, r.e->>'acct_no' AS acct_no, r.e->>'client_acct_id' AS client_acct_id,
            r.e->>'usage_type_code' AS usage_type_code, r.e->>'usage_date' AS usage_date, r.e->>'units' AS units,
@@ -31,10 +38,12 @@ const JSON_SOURCE: &str = r#"
 /// Records staged for a file, in the order they were COPYed: the rows seen when the call started ($3 =
 /// their staging ids), so that rows COPYed meanwhile are neither ingested unchecked nor deleted unread.
 /// Joined with the ids, not filtered by `= ANY ($3)`: in the generic plan the array is a parameter, which
-/// PostgreSQL 15 does not hash, and on a staging table never analyzed the filter compared every staged row
-/// with every id (200,000 x 200,000 for a big first file); a join is a hash or one index probe per id,
-/// linear whatever the statistics.
-const STAGING_SOURCE: &str = r#"
+/// PostgreSQL 15 does not hash, so the filter compared every staged row with every id (200,000 x 200,000
+/// for a big first file on a fresh install).  The join is pinned to a hash (PlanShape::GenericHashed): on a
+/// staging table never analyzed the planner takes the file's rows for one and would rescan the ids once per
+/// row.  Costs a hash of the client's accounts per file (about 2 ms for 10,000 accounts).
+const STAGING_SOURCE: Source = Source { sql: STAGING_RECORDS, shape: PlanShape::GenericHashed };
+const STAGING_RECORDS: &str = r#"
     SELECT row_number() OVER (ORDER BY s.staging_id) AS record_no,
            s.record_id, s.acct_no, s.client_acct_id, s.usage_type_code, s.usage_date, s.units,
            s.client_record_id, s.qualifier_1, s.qualifier_2, s.qualifier_3, s.qualifier_4,
@@ -51,16 +60,30 @@ const RESOLVE: &str = r#"
                CASE WHEN s.units ~ '^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$'
                     THEN s.units::numeric END AS units_num
         FROM src s),
-    resolved AS (
+    referenced AS (
         SELECT p.*, by_no.acct_no AS by_no, by_id.acct_no AS by_id,
-               coalesce(by_no.acct_no, by_id.acct_no) AS res_acct_no,
-               ut.usage_type_no, po.price_offer_id, po.unit_price
+               coalesce(by_no.acct_no, by_id.acct_no) AS res_acct_no, ut.usage_type_no
         FROM parsed p
         LEFT JOIN backout.account by_no ON by_no.client_id = $1 AND by_no.acct_no = p.acct_no_num
         LEFT JOIN backout.account by_id ON by_id.client_id = $1 AND by_id.client_acct_id = p.client_acct_id
-        LEFT JOIN backout.usage_type ut ON ut.client_id = $1 AND ut.usage_type_code = p.usage_type_code
-        LEFT JOIN LATERAL backout.price_offer_in_force($1, coalesce(by_no.acct_no, by_id.acct_no),
-                                                       ut.usage_type_no, p.usage_ts::date) po ON true)"#;
+        LEFT JOIN backout.usage_type ut ON ut.client_id = $1 AND ut.usage_type_code = p.usage_type_code),
+    -- The price in force (backout.price_offer_in_force's rule: the account's custom price if any, else the
+    -- standard one; of those the latest effective_from on or before the usage day) as two joins on
+    -- (usage type, account) that can be hashed, then the best version per record: set-based, so that no
+    -- statistics can turn it into a scan of the price table per record (as the per-record lookup did on a
+    -- price table analyzed while it was empty).
+    resolved AS (
+        SELECT DISTINCT ON (r.record_no) r.*,
+               coalesce(custom.price_offer_id, standard.price_offer_id) AS price_offer_id,
+               coalesce(custom.unit_price, standard.unit_price) AS unit_price
+        FROM referenced r
+        LEFT JOIN backout.price_offer custom
+          ON custom.client_id = $1 AND custom.usage_type_no = r.usage_type_no AND custom.acct_no = r.res_acct_no
+         AND custom.effective_from <= CAST(r.usage_ts AS date)
+        LEFT JOIN backout.price_offer standard
+          ON standard.client_id = $1 AND standard.usage_type_no = r.usage_type_no AND standard.acct_no IS NULL
+         AND standard.effective_from <= CAST(r.usage_ts AS date)
+        ORDER BY r.record_no, custom.effective_from DESC NULLS LAST, standard.effective_from DESC NULLS LAST)"#;
 
 /// The first invalid record, by position, with what is wrong and how many records are invalid.
 const VALIDATE: &str = r#"
@@ -140,8 +163,8 @@ const INGEST: &str = r#"
     SELECT s.records_processed, s.records_skipped, s.total_amount, (SELECT count(*) FROM balances)
     FROM stats s"#;
 
-fn pipeline(source: &str, tail: &str) -> String {
-    format!("WITH src AS ({source}),{RESOLVE},{tail}")
+fn pipeline(source: &Source, tail: &str) -> String {
+    format!("WITH src AS ({}),{RESOLVE},{tail}", source.sql)
 }
 
 type IngestRow = (
@@ -296,8 +319,8 @@ fn reject_file_being_backed_out(client_id: i64, file_name: &str) -> Outcome<()> 
     }
 }
 
-fn first_invalid_record(source: &str, args: &[pgrx::datum::DatumWithOid]) -> Outcome<()> {
-    let problem = crate::reply::with_generic_plan(&pipeline(source, VALIDATE), args, |rows| {
+fn first_invalid_record(source: &Source, args: &[pgrx::datum::DatumWithOid]) -> Outcome<()> {
+    let problem = with_plan(source.shape, &pipeline(source, VALIDATE), args, |rows| {
         if rows.is_empty() {
             None
         } else {
@@ -310,8 +333,8 @@ fn first_invalid_record(source: &str, args: &[pgrx::datum::DatumWithOid]) -> Out
     }
 }
 
-fn ingest(source: &str, args: &[pgrx::datum::DatumWithOid]) -> Ingested {
-    crate::reply::with_generic_plan(&pipeline(source, INGEST), args, |rows| {
+fn ingest(source: &Source, args: &[pgrx::datum::DatumWithOid]) -> Ingested {
+    with_plan(source.shape, &pipeline(source, INGEST), args, |rows| {
         let row = rows.first();
         Ingested {
             processed: row.get::<i64>(1).expect("records_processed").unwrap_or(0),
@@ -328,7 +351,7 @@ fn ingest(source: &str, args: &[pgrx::datum::DatumWithOid]) -> Ingested {
 fn ingest_file(
     client_id: i64,
     file_name: &str,
-    source: &str,
+    source: &Source,
     args: &[pgrx::datum::DatumWithOid],
 ) -> Outcome<Ingested> {
     locks::lock_client_shared(client_id);
@@ -351,7 +374,7 @@ fn process_json(
     ingest_file(
         client_id,
         file_name,
-        JSON_SOURCE,
+        &JSON_SOURCE,
         &[client_id.into(), file_name.into(), records.as_arg()],
     )
 }
@@ -372,7 +395,7 @@ fn process_staged(client_id: Option<i64>, file_name: Option<&str>) -> Outcome<In
     let done = ingest_file(
         client_id,
         file_name,
-        STAGING_SOURCE,
+        &STAGING_SOURCE,
         &[client_id.into(), file_name.into(), staged.clone().into()],
     )?;
     Spi::run_with_args(

@@ -112,25 +112,51 @@ pub fn read_value<T: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) 
     read(|client| first_column(client.select(query, Some(1), args), query))
 }
 
-/// Run a statement with a **generic plan**: estimates from the table's averages, not from the parameter
-/// values.  A client that the statistics have not seen yet (new, or loaded since the last ANALYZE) is then
-/// not taken for an empty one, which made the planner scan all of its accounts once per record.
-pub fn with_generic_plan<R>(
+/// How a statement must be planned whatever the statistics say.
+#[derive(Clone, Copy)]
+pub enum PlanShape {
+    /// A **generic plan**: estimates from the table's averages, not from the parameter values.  A client
+    /// that the statistics have not seen yet (new, or loaded since the last ANALYZE) is then not taken for an
+    /// empty one, which made the planner scan all of its accounts once per record.
+    Generic,
+    /// A generic plan without nested-loop joins (where a join can be hashed): for a statement whose input
+    /// the statistics cannot size (rows staged since the last ANALYZE, or never analyzed), which the
+    /// planner took for one row and then rescanned once per row of the other side.  JIT is off with it: the
+    /// penalty PostgreSQL gives a disabled join method would otherwise make every such statement look
+    /// expensive enough to compile, a second per call even for a ten-record file.
+    GenericHashed,
+}
+
+fn set_local(name: &str, value: &str) -> String {
+    let previous = Spi::get_one_with_args::<String>(
+        "SELECT pg_catalog.current_setting($1)",
+        &[name.into()],
+    )
+    .expect("setting")
+    .unwrap_or_default();
+    Spi::run_with_args(
+        "SELECT pg_catalog.set_config($1, $2, true)",
+        &[name.into(), value.into()],
+    )
+    .expect("set setting");
+    previous
+}
+
+/// Run a statement planned as `shape` says (see PlanShape); the settings are put back afterwards.
+pub fn with_plan<R>(
+    shape: PlanShape,
     sql: &str,
     args: &[DatumWithOid],
     read: impl FnOnce(pgrx::spi::SpiTupleTable) -> R,
 ) -> R {
-    let previous = Spi::get_one::<String>("SELECT pg_catalog.current_setting('plan_cache_mode')")
-        .expect("plan_cache_mode")
-        .unwrap_or_else(|| "auto".into());
-    let set = |mode: &str| {
-        Spi::run_with_args(
-            "SELECT pg_catalog.set_config('plan_cache_mode', $1, true)",
-            &[mode.into()],
-        )
-        .expect("plan_cache_mode")
-    };
-    set("force_generic_plan");
+    let mut settings = vec![("plan_cache_mode", "force_generic_plan")];
+    if let PlanShape::GenericHashed = shape {
+        settings.extend([("enable_nestloop", "off"), ("jit", "off")]);
+    }
+    let previous: Vec<(&str, String)> = settings
+        .iter()
+        .map(|(name, value)| (*name, set_local(name, value)))
+        .collect();
     let result = Spi::connect_mut(|client| {
         let types: Vec<pgrx::PgOid> = args.iter().map(|a| pgrx::PgOid::from(a.oid())).collect();
         let statement = client
@@ -141,7 +167,9 @@ pub fn with_generic_plan<R>(
             .unwrap_or_else(|e| panic!("{e}: {sql}"));
         read(rows)
     });
-    set(&previous);
+    for (name, value) in previous.iter().rev() {
+        set_local(name, value);
+    }
     result
 }
 
