@@ -12,7 +12,7 @@ SELECT pg_reload_conf() AS reloaded \gset
 -- master data of a client of 10,000 accounts (half with an AMOUNT commitment, a tenth with a custom price)
 \set master 'INSERT INTO backout.client (client_id, name) VALUES (1, ''Bench''); INSERT INTO backout.account SELECT 1, n, ''A-'' || n FROM generate_series(1, :accounts) n; INSERT INTO backout.billing_profile SELECT 1, n, ''2026-03-01'', ''2026-04-01'' FROM generate_series(1, :accounts) n; INSERT INTO backout.usage_type VALUES (1, 1, ''VOICE'', ''Voice'', ''minute''), (1, 2, ''DATA'', ''Data'', ''GB''); INSERT INTO backout.price_offer (client_id, usage_type_no, acct_no, unit_price) VALUES (1, 1, NULL, 0.02), (1, 2, NULL, 1.5); INSERT INTO backout.price_offer (client_id, usage_type_no, acct_no, unit_price) SELECT 1, 1, n, 0.015 FROM generate_series(1, :accounts, 10) n; INSERT INTO backout.commitment_contract SELECT 1, n, ''2026-03-01'', ''2026-04-01'', ''AMOUNT'', 100, NULL FROM generate_series(1, :accounts, 2) n'
 \set stage 'INSERT INTO backout.usage_staging (client_id, file_name, acct_no, usage_type_code, usage_date, units) SELECT 1, ''first.csv'', (1 + i % :accounts)::text, CASE WHEN i % 3 = 0 THEN ''DATA'' ELSE ''VOICE'' END, to_char(timestamp ''2026-03-01'' + (i % 2678400) * interval ''1 second'', ''YYYY-MM-DD HH24:MI:SS''), (1 + i % 97)::text FROM generate_series(1, 200000) i'
-\set doc 'SELECT jsonb_agg(jsonb_build_object(''acct_no'', 1 + i % :accounts, ''usage_type_code'', ''VOICE'', ''usage_date'', to_char(timestamp ''2026-03-01'' + (i % 2678400) * interval ''1 second'', ''YYYY-MM-DD HH24:MI:SS''), ''units'', 1 + i % 50)) AS doc FROM generate_series(1, 50000) i'
+\set make_doc 'SELECT jsonb_agg(jsonb_build_object(''acct_no'', 1 + i % :accounts, ''usage_type_code'', ''VOICE'', ''usage_date'', to_char(timestamp ''2026-03-01'' + (i % 2678400) * interval ''1 second'', ''YYYY-MM-DD HH24:MI:SS''), ''units'', 1 + i % 50)) AS doc FROM generate_series(1, 50000) i'
 
 ------------------------------------------------------------------------------------------------------------
 -- 1. The first ingest of a fresh install: 200,000 staged records, 50,000 jsonb records; staging and usage
@@ -46,7 +46,7 @@ SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000) 
 SET client_min_messages = warning;
 CREATE EXTENSION pg_backout;
 :master;
-:doc \gset
+:make_doc \gset
 SELECT clock_timestamp() AS t0 \gset
 SELECT status AS s FROM backout.process_usage_file(1, 'first.json', :'doc') \gset
 SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000) AS json_fresh \gset
@@ -56,7 +56,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION pg_backout;
 :master;
 ANALYZE;
-:doc \gset
+:make_doc \gset
 SELECT clock_timestamp() AS t0 \gset
 SELECT status AS s FROM backout.process_usage_file(1, 'first.json', :'doc') \gset
 SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000) AS json_analyzed \gset

@@ -5,7 +5,7 @@
 //!
 //! Every statement takes $1 = client_id, $2 = billing batch ids, $3 = invoice numbers, and selects rows
 //! by batch first (indexed) and invoice second (a hashed filter), so it never joins on stale statistics.
-use crate::reply::{first_value, Outcome, Rejection};
+use crate::reply::{first_value, with_plan, Outcome, PlanShape, Rejection};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
@@ -78,8 +78,8 @@ pub struct Deleted {
 /// Run a statement whose columns are: usage rows deleted, stats rows deleted, the emptied buckets
 /// (EMPTIED_BUCKETS) and a refusal text or NULL.
 pub fn delete_usage(sql: &str, args: &[DatumWithOid]) -> Deleted {
-    Spi::connect_mut(|spi| {
-        let row = spi.update(sql, None, args).expect("delete usage").first();
+    with_plan(PlanShape::Generic, sql, args, |rows| {
+        let row = rows.first();
         Deleted {
             usage: row.get::<i64>(1).expect("usage").unwrap_or(0),
             files: row.get::<i64>(2).expect("files").unwrap_or(0),
@@ -223,9 +223,10 @@ pub struct Reversed {
     pub files_deleted: i64,
 }
 
-/// Runs a statement; returns the rows it processed.
+/// Runs a statement with a generic plan (as billing does: a client the statistics have not seen must not be
+/// taken for an empty one); returns the rows it processed.
 fn run(sql: &str, args: &[DatumWithOid]) -> i64 {
-    Spi::connect_mut(|spi| spi.update(sql, None, args).expect("reversal step").len() as i64)
+    with_plan(PlanShape::Generic, sql, args, |rows| rows.len() as i64)
 }
 
 fn reject_billed_again(args: &[DatumWithOid]) -> Outcome<()> {
