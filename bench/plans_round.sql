@@ -10,6 +10,7 @@ CREATE EXTENSION pg_backout;
 \ir fixture_clients.sql
 SELECT pg_temp.bench_client(11, '2026-04-01'), pg_temp.bench_month(11, '2026-04-01');
 SELECT pg_temp.bench_client(12, '2026-04-01'), pg_temp.bench_month(12, '2026-04-01');
+CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 SELECT status AS s FROM backout.run_billing(11, '2026-04-01') \gset
 SELECT pg_temp.took(:'t0') AS bill1_:round \gset
@@ -23,6 +24,7 @@ SELECT pg_temp.took(:'t0') AS undo2_:round \gset
 -- the baseline: the same shape, with statistics that know the tables
 SELECT pg_temp.bench_client(13, '2026-04-01'), pg_temp.bench_month(13, '2026-04-01');
 ANALYZE;
+CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 SELECT status AS s FROM backout.run_billing(13, '2026-04-01') \gset
 SELECT pg_temp.took(:'t0') AS billa_:round \gset
