@@ -3,9 +3,10 @@
 //!
 //! A batch is a row of its kind's table, queued in submission order (`queue_seq`: one sequence for every
 //! kind).  A client's batches run one at a time, in that order.  Running one takes two transactions:
-//! 1. **claim**: the oldest due batch at the head of its client's queue that nobody runs, marked with a
-//!    session advisory lock (released however the runner ends); its attempt counter is incremented and
-//!    committed, and the request is read in the same statement.  A batch whose runner dies N times (crash,
+//! 1. **claim**: the oldest due batch at the head of its client's queue that nobody runs: its row locked
+//!    (`FOR NO KEY UPDATE SKIP LOCKED`) and the claimer recorded (`runner_pid`, `start_date`), its attempt
+//!    counter incremented and committed, and the request read from the locked row.  The run then holds the
+//!    row for its whole transaction (see `free_batch_row_sql`).  A batch whose runner dies N times (crash,
 //!    kill, FATAL) ends `ERROR` after `pg_backout.max_attempts` attempts instead of looping.
 //! 2. **run**: with the submitter's rights (checked again), in a subtransaction under
 //!    `pg_backout.lock_timeout` (and `pg_backout.batch_timeout` in a background runner), then `COMPLETED`
