@@ -122,7 +122,7 @@ fn slot(client_id: i64, batch_id: Option<Uuid>) -> Slot {
     let existing = Spi::connect(|spi| {
         let rows = spi
             .select(
-                "SELECT client_id, status, file_list FROM backout.backout_batch
+                "SELECT status, file_list FROM backout.backout_batch
                  WHERE client_id = $1 AND backout_batch_id = $2",
                 Some(1),
                 &[client_id.into(), id.into()],
@@ -133,20 +133,19 @@ fn slot(client_id: i64, batch_id: Option<Uuid>) -> Slot {
         }
         let row = rows.first();
         Some((
-            row.get::<i64>(1).expect("client_id").expect("client_id"),
-            row.get::<String>(2).expect("status").expect("status"),
-            row.get::<Vec<String>>(3)
+            row.get::<String>(1).expect("status").expect("status"),
+            row.get::<Vec<String>>(2)
                 .expect("file_list")
                 .unwrap_or_default(),
         ))
     });
     match existing {
         None => Slot::Usable(id),
-        Some((_, status, _)) if status == "PROCESSING" => Slot::Unusable(Rejection::new(
+        Some((status, _)) if status == "PROCESSING" => Slot::Unusable(Rejection::new(
             BACKOUT_IN_PROGRESS,
             format!("backout batch {id} is still PROCESSING; retry it only after it ends in ERROR"),
         )),
-        Some((_, status, files)) if status == "COMPLETED" => Slot::Completed(id, files),
+        Some((status, files)) if status == "COMPLETED" => Slot::Completed(id, files),
         Some(_) => Slot::Usable(id),
     }
 }

@@ -182,10 +182,11 @@ fn free_batch_row_sql(kind: &Kind) -> String {
     )
 }
 
-/// Lock the batch's row for the rest of the transaction if it is free; false when a run holds it (or its
-/// claimer is about to start one).  A row lock, not an advisory lock: no role but the extension's owner can
-/// lock the audit rows, so nobody can hold a batch to keep it from running.
-fn take_batch_row(kind: &Kind, client_id: i64, batch_id: Uuid) -> bool {
+/// Is the batch idle (waiting, not being run, nor about to be)?  Then its row is locked for the rest of
+/// the transaction, so that no other session claims it meanwhile (the claim, and cancel_batch).  A row lock,
+/// not an advisory lock: no role but the extension's owner can lock the audit rows, so nobody can hold a
+/// batch to keep it from running.
+pub fn take_if_idle(kind: &Kind, client_id: i64, batch_id: Uuid) -> bool {
     first_value::<i32>(&free_batch_row_sql(kind), &[batch_id.into(), client_id.into()]).is_some()
 }
 
@@ -203,16 +204,10 @@ fn hold_batch_row(kind: &Kind, client_id: i64, batch_id: Uuid) {
     .expect("hold the batch row");
 }
 
-/// Is the batch idle (waiting, not being run)?  Then its row is locked for the rest of the transaction,
-/// so that no runner claims it meanwhile.  For cancel_batch.
-pub fn take_if_idle(kind: &Kind, client_id: i64, batch_id: Uuid) -> bool {
-    take_batch_row(kind, client_id, batch_id)
-}
-
 /// Count the attempt and read the request (of the row this transaction has locked, so the request read is
 /// the one that is still PROCESSING).
 fn mark_claimed(kind: &'static Kind, client_id: i64, batch_id: Uuid) -> Option<Claim> {
-    if !take_batch_row(kind, client_id, batch_id) {
+    if !take_if_idle(kind, client_id, batch_id) {
         return None;
     }
     let sql = format!(
