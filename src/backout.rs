@@ -8,7 +8,7 @@
 use crate::access::{self, as_owner, require_client, Level};
 use crate::batches::{Batch, Kind};
 use crate::ingest::file_name_problem;
-use crate::reply::{first_value, required, required_batch_key, Outcome, Rejection};
+use crate::reply::{first_value, required, required_batch_key, Outcome, PlanShape, Rejection};
 use crate::reversal::{self, Reversed, Target, EMPTIED_BUCKETS, SUBTRACT_FROM_BALANCES};
 use crate::{locks, worker};
 use pgrx::prelude::*;
@@ -573,7 +573,7 @@ fn delete_files(client_id: i64, files: &[String]) -> Outcome<(i64, i64)> {
     let sql = DELETE_FILES
         .replace("{subtract}", SUBTRACT_FROM_BALANCES)
         .replace("{emptied}", EMPTIED_BUCKETS);
-    let deleted = reversal::delete_usage(&sql, &[client_id.into(), files.to_vec().into()]);
+    let deleted = reversal::delete_usage(PlanShape::Generic, &sql, &[client_id.into(), files.to_vec().into()]);
     reversal::drop_emptied(client_id, &deleted);
     match deleted.billed {
         Some(problem) => Err(Rejection::new(BILLED_USAGE, problem)),

@@ -125,6 +125,13 @@ pub enum PlanShape {
     /// penalty PostgreSQL gives a disabled join method would otherwise make every such statement look
     /// expensive enough to compile, a second per call even for a ten-record file.
     GenericHashed,
+    /// A **custom plan**: the parameters' values planned as constants.  For a statement that selects a
+    /// run's rows by batch and filters them by a list (the invoices a reversal targets): PostgreSQL 15
+    /// hashes a constant list but compares a parameter list element by element (rows x invoices), and a
+    /// generic plan cannot bind an index column compared with `= ANY` of a parameter array, so it read every
+    /// billed row of the client, not the run's.  Safe for such statements whatever the statistics say:
+    /// an estimate too low only makes a lookup by index, never a rescan of a large input.
+    Custom,
 }
 
 fn set_local(name: &str, value: &str) -> String {
@@ -149,10 +156,15 @@ pub fn with_plan<R>(
     args: &[DatumWithOid],
     read: impl FnOnce(pgrx::spi::SpiTupleTable) -> R,
 ) -> R {
-    let mut settings = vec![("plan_cache_mode", "force_generic_plan")];
-    if let PlanShape::GenericHashed = shape {
-        settings.extend([("enable_nestloop", "off"), ("jit", "off")]);
-    }
+    let settings: &[(&str, &str)] = match shape {
+        PlanShape::Generic => &[("plan_cache_mode", "force_generic_plan")],
+        PlanShape::GenericHashed => &[
+            ("plan_cache_mode", "force_generic_plan"),
+            ("enable_nestloop", "off"),
+            ("jit", "off"),
+        ],
+        PlanShape::Custom => &[("plan_cache_mode", "force_custom_plan")],
+    };
     let previous: Vec<(&str, String)> = settings
         .iter()
         .map(|(name, value)| (*name, set_local(name, value)))

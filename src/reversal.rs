@@ -4,7 +4,9 @@
 //! snapshot), billing pointers (from the invoice's period), and deletes the billing output.
 //!
 //! Every statement takes $1 = client_id, $2 = billing batch ids, $3 = invoice numbers, and selects rows
-//! by batch first (indexed) and invoice second (a hashed filter), so it never joins on stale statistics.
+//! by batch first (indexed) and invoice second, with a custom plan (PlanShape::Custom): the invoice list is
+//! then a constant, which PostgreSQL hashes, and the batch binds its index.  No statement joins two inputs
+//! whose sizes only statistics could tell: a run's rows are reached by batch, the rest by key.
 use crate::reply::{first_value, with_plan, Outcome, PlanShape, Rejection};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -77,8 +79,8 @@ pub struct Deleted {
 
 /// Run a statement whose columns are: usage rows deleted, stats rows deleted, the emptied buckets
 /// (EMPTIED_BUCKETS) and a refusal text or NULL.
-pub fn delete_usage(sql: &str, args: &[DatumWithOid]) -> Deleted {
-    with_plan(PlanShape::Generic, sql, args, |rows| {
+pub fn delete_usage(shape: PlanShape, sql: &str, args: &[DatumWithOid]) -> Deleted {
+    with_plan(shape, sql, args, |rows| {
         let row = rows.first();
         Deleted {
             usage: row.get::<i64>(1).expect("usage").unwrap_or(0),
@@ -223,10 +225,10 @@ pub struct Reversed {
     pub files_deleted: i64,
 }
 
-/// Runs a statement with a generic plan (as billing does: a client the statistics have not seen must not be
-/// taken for an empty one); returns the rows it processed.
+/// Runs a statement of the reversal with a custom plan (see the module comment); returns the rows it
+/// processed.
 fn run(sql: &str, args: &[DatumWithOid]) -> i64 {
-    with_plan(PlanShape::Generic, sql, args, |rows| rows.len() as i64)
+    with_plan(PlanShape::Custom, sql, args, |rows| rows.len() as i64)
 }
 
 fn reject_billed_again(args: &[DatumWithOid]) -> Outcome<()> {
@@ -240,7 +242,7 @@ fn discard_billed_usage(args: &[DatumWithOid]) -> Deleted {
     let sql = DISCARD_BILLED_USAGE
         .replace("{subtract}", SUBTRACT_FROM_BALANCES)
         .replace("{emptied}", EMPTIED_BUCKETS);
-    delete_usage(&sql, args)
+    delete_usage(PlanShape::Custom, &sql, args)
 }
 
 /// Reverse the target's invoices; with `discard_usage` their usage is deleted instead of unbilled.

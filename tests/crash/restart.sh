@@ -157,8 +157,10 @@ hold_row 300
 batch="$(q "$submit_undo")"
 for attempt in 1 2 3; do
   runner_blocked 30 || fail "attempt $attempt: the runner did not reach the blocked row"
-  qpg "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'pg_backout runner'" >/dev/null
-  wait_for 10 "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'pg_backout runner'" || fail "runner still there"
+  killed="$(qpg "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'pg_backout runner'")"
+  qpg "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN ($killed)" >/dev/null
+  # the killed runner gone (the next attempt's runner may already be there: not a runner count of 0)
+  wait_for 10 "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid IN ($killed)" || fail "runner still there"
 done
 got="$(final_status "$batch")"
 release_row
