@@ -33,3 +33,10 @@ $$;
 CREATE FUNCTION pg_temp.took(t0 timestamptz) RETURNS numeric LANGUAGE sql AS $$
     SELECT round(extract(epoch FROM clock_timestamp() - t0) * 1000) $$;
 
+
+-- A timed step's status, checked: a step that failed at once must not pass for a fast one.
+CREATE FUNCTION pg_temp.completed(status text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    IF status IS DISTINCT FROM 'COMPLETED' THEN RAISE EXCEPTION 'a timed step ended %', status; END IF;
+    RETURN status;
+END $$;
