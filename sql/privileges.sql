@@ -236,7 +236,8 @@ GRANT EXECUTE ON FUNCTION
     backout.preview_backout_usage_file_transactions(text, bigint, boolean),
     backout.wait_for_batch(uuid, interval),
     backout.get_usage_history(bigint, bigint, text, bigint, text, text, text, text[], text[], text[], text[],
-                              bigint, bigint, bigint, text, text, bigint, bigint)
+                              bigint, bigint, bigint, text, text, bigint, bigint),
+    backout.get_voided_usage_events(bigint, text, text, text)
 TO backout_reader;
 
 -- Operators: master data and the bulk staging table directly (their clients only), and every operation.
@@ -249,6 +250,9 @@ GRANT INSERT, UPDATE, DELETE ON
     backout.billing_record, backout.billing_balance_snapshot,
     backout.job_schedule, backout.job_schedule_item, backout.job_schedule_list
 TO backout_operator;
+-- Posting events draws their record numbers first (src/usage_events.rs); voiding keeps the voided rows.
+GRANT USAGE ON SEQUENCE backout.usage_txn_txn_id_seq TO backout_operator;
+GRANT INSERT ON backout.voided_usage_event TO backout_operator;
 GRANT EXECUTE ON FUNCTION
     backout.process_usage_file(bigint, text, jsonb),
     backout.process_staged_usage_file(bigint, text),
@@ -261,6 +265,8 @@ GRANT EXECUTE ON FUNCTION
     backout.run_claimed_batch(),
     backout.cancel_batch(uuid, bigint),
     backout.discard_usage(bigint, bigint[], text[], bigint, text, text, jsonb),
+    backout.post_usage_events(bigint, jsonb, text, text),
+    backout.void_usage_events(bigint, text, jsonb, text, boolean),
     backout.price_offer_in_force(bigint, bigint, bigint, date),
     backout.advance_bill_date(date, smallint),
     backout.parse_usage_timestamp(text)

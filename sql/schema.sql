@@ -137,15 +137,22 @@ CREATE TABLE backout.usage_txn (
     excluded_at       timestamptz,
     created_at        timestamptz NOT NULL DEFAULT now(),
     exclusion_qualifiers jsonb,          -- discard_usage's optional_transaction_qualifiers
+    overwrite_counter integer CHECK (overwrite_counter >= 0),  -- an event: how many of its pair it replaced
+    sid               bigint,            -- subscriber id (events' optional sid)
     PRIMARY KEY (client_id, txn_id),
     FOREIGN KEY (client_id, acct_no) REFERENCES backout.account,
     FOREIGN KEY (client_id, usage_type_no) REFERENCES backout.usage_type,
     CHECK ((file_name IS NULL) = (record_key IS NULL)),
     CHECK ((billing_batch_id IS NULL) = (invoice_no IS NULL)),
-    CHECK (NOT (is_excluded AND billing_batch_id IS NOT NULL))
+    CHECK (NOT (is_excluded AND billing_batch_id IS NOT NULL)),
+    CONSTRAINT usage_txn_event_pair CHECK ((reference_id IS NULL) = (sequence_id IS NULL))
 );
 -- by file name (backout, duplicate/idempotency check)
 CREATE UNIQUE INDEX usage_txn_file_record_key ON backout.usage_txn (client_id, file_name, record_key);
+-- a usage event's (reference_id, sequence_id) names one live event of the client (a voided event leaves
+-- usage_txn): concurrent posts of one pair cannot both insert, whatever their interleaving
+CREATE UNIQUE INDEX usage_txn_event_key ON backout.usage_txn (client_id, reference_id, sequence_id)
+    WHERE reference_id IS NOT NULL;
 -- by account and usage date (billing, history, commitment consumption); txn_id last so that a page of
 -- get_usage_history (ordered by usage date, then record number) is read straight from the index, and the
 -- columns of its usual filters included so that its count and its page walk need no heap access

@@ -6,7 +6,7 @@
 use crate::access::{self, as_owner, Level};
 use crate::locks;
 use crate::reply::{first_value, read_value};
-use crate::reversal::{self, EMPTIED_BUCKETS, SUBTRACT_FROM_BALANCES};
+use crate::balances::{self, EMPTIED_BUCKETS, SUBTRACT_GONE};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use crate::dimensioned::Dimensioned;
@@ -291,7 +291,7 @@ fn discard(client_id: i64, request: &Request) -> Discarded {
     locks::lock_files(client_id, &files);
     let sql = DISCARD
         .replace("{found}", found)
-        .replace("{subtract}", SUBTRACT_FROM_BALANCES)
+        .replace("{subtract}", SUBTRACT_GONE)
         .replace("{emptied}", EMPTIED_BUCKETS);
     let args = [
         client_id.into(),
@@ -327,7 +327,7 @@ fn discard(client_id: i64, request: &Request) -> Discarded {
                 .unwrap_or_default(),
         )
     });
-    reversal::drop_emptied_buckets(client_id, &accounts, &periods);
+    balances::drop_emptied_buckets(client_id, &accounts, &periods);
     let left = if left_ids.is_empty() {
         serde_json::Value::Array(vec![])
     } else {

@@ -9,7 +9,8 @@ use crate::access::{self, as_owner, require_client, Level};
 use crate::batches::{Batch, Kind};
 use crate::ingest::file_name_problem;
 use crate::reply::{first_value, required, required_batch_key, Outcome, PlanShape, Rejection};
-use crate::reversal::{self, Reversed, Target, EMPTIED_BUCKETS, SUBTRACT_FROM_BALANCES};
+use crate::balances::{EMPTIED_BUCKETS, SUBTRACT_GONE};
+use crate::reversal::{self, Reversed, Target};
 use crate::{locks, worker};
 use pgrx::prelude::*;
 use pgrx::Uuid;
@@ -571,7 +572,7 @@ fn billing_of(client_id: i64, files: &[String]) -> Target {
 /// Refused when some of the usage was billed: the whole batch is then rolled back.
 fn delete_files(client_id: i64, files: &[String]) -> Outcome<(i64, i64)> {
     let sql = DELETE_FILES
-        .replace("{subtract}", SUBTRACT_FROM_BALANCES)
+        .replace("{subtract}", SUBTRACT_GONE)
         .replace("{emptied}", EMPTIED_BUCKETS);
     let deleted = reversal::delete_usage(PlanShape::Generic, &sql, &[client_id.into(), files.to_vec().into()]);
     reversal::drop_emptied(client_id, &deleted);

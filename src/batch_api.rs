@@ -271,12 +271,15 @@ fn prune_audit(
                             WHERE c.finished_at < cutoff.t RETURNING 1),
                  discards AS (DELETE FROM backout.discard_request d USING cutoff
                               WHERE d.created_at < cutoff.t RETURNING 1),
+                 event_requests AS (DELETE FROM backout.usage_event_request r USING cutoff
+                                    WHERE r.created_at < cutoff.t RETURNING 1),
                  refusals AS (DELETE FROM backout.access_refusal r USING cutoff
                               WHERE r.last_refused_at < cutoff.t RETURNING 1)
                  SELECT 'undo_batch', (SELECT count(*) FROM undo)
                  UNION ALL SELECT 'backout_batch', (SELECT count(*) FROM backout)
                  UNION ALL SELECT 'job_schedule_clear', (SELECT count(*) FROM clears)
                  UNION ALL SELECT 'discard_request', (SELECT count(*) FROM discards)
+                 UNION ALL SELECT 'usage_event_request', (SELECT count(*) FROM event_requests)
                  UNION ALL SELECT 'access_refusal', (SELECT count(*) FROM refusals)",
                 None,
                 &[older_than.into()],

@@ -6,6 +6,7 @@
 //! the billing period.  The run records what it needs to be reversed exactly: the invoice keeps the old
 //! pointers, `billing_balance_snapshot` the balance values it overwrote, the usage its batch and invoice.
 use crate::access::{require_client, Level};
+use crate::balances::usage_reaches_contract;
 use crate::dates::{iso_day, parse_day, DAY_FORMS};
 use crate::locks;
 use crate::reply::{first_value, required, with_plan, Outcome, PlanShape, Rejection};
@@ -69,7 +70,8 @@ const BILL_USAGE: &str = r#"
     ORDER BY b.acct_no, b.usage_type_no"#;
 
 /// Consumption of a commitment period = its billed usage (this run's and earlier runs'), in its scope.
-const TRUE_UPS: &str = r#"
+const TRUE_UPS: &str = concat!(
+    r#"
     INSERT INTO backout.billing_record (client_id, billing_batch_id, invoice_no, acct_no, record_type, usage_type_no,
                                         units, unit_price, amount, period_start, period_end,
                                         commitment_period_start, commitment_kind, commitment_value, consumed)
@@ -85,17 +87,19 @@ const TRUE_UPS: &str = r#"
       ON c.client_id = $1 AND c.acct_no = i.acct_no
      AND c.period_end > i.period_start AND c.period_end <= i.period_end
     CROSS JOIN LATERAL (
-        SELECT coalesce(sum(t.amount), 0) AS amount, coalesce(sum(t.units), 0) AS units
-        FROM backout.usage_txn t
-        WHERE t.client_id = $1 AND t.acct_no = c.acct_no
-          AND t.usage_date >= c.period_start AND t.usage_date < c.period_end
-          AND t.invoice_no IS NOT NULL  -- = billed; not billing_batch_id, whose partial index stale
+        SELECT coalesce(sum(u.amount), 0) AS amount, coalesce(sum(u.units), 0) AS units
+        FROM backout.usage_txn u
+        WHERE u.client_id = $1
+          AND u.invoice_no IS NOT NULL  -- = billed; not billing_batch_id, whose partial index stale
                                         -- statistics (all NULL before this run) would make look empty
-          AND (c.usage_type_no IS NULL OR t.usage_type_no = c.usage_type_no)) AS used
+          AND "#,
+    usage_reaches_contract!(),
+    r#") AS used
     LEFT JOIN LATERAL backout.price_offer_in_force($1, c.acct_no, c.usage_type_no, c.period_end - 1) AS po
       ON c.kind = 'QUANTITY'
     WHERE i.client_id = $1 AND i.billing_batch_id = $2
-    ORDER BY i.acct_no"#;
+    ORDER BY i.acct_no"#
+);
 
 /// Snapshot the balance buckets the true-ups settle, then settle them (one statement: the snapshot reads
 /// the buckets as they were before).

@@ -1,8 +1,12 @@
-//! Usage ingest: `process_usage_file` (records as a jsonb array) and `process_staged_usage_file` (rows
-//! COPYed into `backout.usage_staging`).  Both run the same set-based pipeline over a relation of text
-//! records: validate every record in one query (first offending record reported), then rate, insert,
-//! accumulate commitment balances and write the file's stats row in one statement.
+//! The usage pipeline, and usage files through it: `process_usage_file` (records as a jsonb array) and
+//! `process_staged_usage_file` (rows COPYed into `backout.usage_staging`); usage events
+//! (`usage_events.rs`) run through the same stages.  One set-based statement per step, over a relation of
+//! text records (`src`, from a source):
+//!   source -> typed and resolved records (`resolved`) -> every record's problem (`checked`) -> insert
+//!   (`ins`) -> balance deltas (`balances.rs`) -> a result per source (a file's stats row; events' answers).
+//! A file is all or nothing (its first problem rejects it); events are posted or erred one by one.
 use crate::access::{require_client, Level};
+use crate::balances::ADD_INSERTED;
 use crate::locks;
 use crate::raw_jsonb::RawJsonb;
 use crate::reply::{first_value, required, with_plan, Outcome, PlanShape, Rejection};
@@ -11,15 +15,28 @@ use pgrx::prelude::*;
 pub const DUPLICATE_FILE: &str = "DUPLICATE_FILE";
 const MAX_FILE_NAME: usize = 255;
 
-/// Where a file's records come from, and how the statements that read them are planned.
-struct Source {
-    sql: &'static str,
-    shape: PlanShape,
+/// Where records come from, and how the statements that read them are planned.  Every source gives the
+/// same columns: record_no, record_id, acct_no, client_acct_id, usage_type_code, usage_date, units,
+/// client_record_id, qualifier_1..4, reference_id, sequence_id, usage_uom, sid (all text as given),
+/// shape_error, and how its problems are worded: event (an event, not a file record), account_key,
+/// date_key, units_key (the names of its keys).
+pub struct Source {
+    pub sql: &'static str,
+    pub shape: PlanShape,
+}
+
+/// The columns a file record does not have, and the names of its keys.
+macro_rules! file_columns {
+    () => {
+        "NULL::text AS reference_id, NULL::text AS sequence_id, NULL::text AS usage_uom,
+           NULL::text AS sid, false AS event, 'client_acct_id' AS account_key, 'usage_date' AS date_key,
+           'units' AS units_key"
+    };
 }
 
 /// Records of a jsonb array: one row per element; `shape_error` flags non-objects and unknown keys.
 const JSON_SOURCE: Source = Source { sql: JSON_RECORDS, shape: PlanShape::Generic };
-const JSON_RECORDS: &str = r#"
+const JSON_RECORDS: &str = concat!(r#"
     SELECT r.ord AS record_no,
            r.e->>'record_id' AS record_id, r.e->>'acct_no' AS acct_no, r.e->>'client_acct_id' AS client_acct_id,
            r.e->>'usage_type_code' AS usage_type_code, r.e->>'usage_date' AS usage_date, r.e->>'units' AS units,
@@ -32,8 +49,9 @@ const JSON_RECORDS: &str = r#"
                                             'usage_date', 'units', 'client_record_id', 'qualifier_1',
                                             'qualifier_2', 'qualifier_3', 'qualifier_4'])
                       ORDER BY k LIMIT 1)
-           END AS shape_error
-    FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#;
+           END AS shape_error,
+           "#, file_columns!(), r#"
+    FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#);
 
 /// Records staged for a file, in the order they were COPYed: the rows seen when the call started ($3 =
 /// their staging ids), so that rows COPYed meanwhile are neither ingested unchecked nor deleted unread.
@@ -43,26 +61,30 @@ const JSON_RECORDS: &str = r#"
 /// staging table never analyzed the planner takes the file's rows for one and would rescan the ids once per
 /// row.  Costs a hash of the client's accounts per file (about 2 ms for 10,000 accounts).
 const STAGING_SOURCE: Source = Source { sql: STAGING_RECORDS, shape: PlanShape::GenericHashed };
-const STAGING_RECORDS: &str = r#"
+const STAGING_RECORDS: &str = concat!(r#"
     SELECT row_number() OVER (ORDER BY s.staging_id) AS record_no,
            s.record_id, s.acct_no, s.client_acct_id, s.usage_type_code, s.usage_date, s.units,
            s.client_record_id, s.qualifier_1, s.qualifier_2, s.qualifier_3, s.qualifier_4,
-           NULL::text AS shape_error
+           NULL::text AS shape_error,
+           "#, file_columns!(), r#"
     FROM pg_catalog.unnest($3::bigint[]) AS seen(staging_id)
-    JOIN backout.usage_staging s ON s.client_id = $1 AND s.file_name = $2 AND s.staging_id = seen.staging_id"#;
+    JOIN backout.usage_staging s ON s.client_id = $1 AND s.file_name = $2 AND s.staging_id = seen.staging_id"#);
 
 /// Typed values and resolved references of every record ($1 = client_id); NULL where a value is invalid.
-const RESOLVE: &str = r#"
+/// A file's usage_date is a date and time; an event's start_time may be a day alone (its midnight).
+pub const RESOLVE: &str = r#"
     parsed AS (
         SELECT s.*, coalesce(s.record_id, s.record_no::text) AS record_key,
                CASE WHEN s.acct_no ~ '^[0-9]{1,18}$' THEN s.acct_no::bigint END AS acct_no_num,
-               backout.parse_usage_timestamp(s.usage_date) AS usage_ts,
+               coalesce(backout.parse_usage_timestamp(s.usage_date),
+                        CASE WHEN s.event THEN backout.parse_usage_timestamp(s.usage_date || ' 00:00:00') END) AS usage_ts,
                CASE WHEN s.units ~ '^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?$'
-                    THEN s.units::numeric END AS units_num
+                    THEN s.units::numeric END AS units_num,
+               CASE WHEN s.sid ~ '^[0-9]{1,18}$' THEN s.sid::bigint END AS sid_num
         FROM src s),
     referenced AS (
         SELECT p.*, by_no.acct_no AS by_no, by_id.acct_no AS by_id,
-               coalesce(by_no.acct_no, by_id.acct_no) AS res_acct_no, ut.usage_type_no
+               coalesce(by_no.acct_no, by_id.acct_no) AS res_acct_no, ut.usage_type_no, ut.unit
         FROM parsed p
         LEFT JOIN backout.account by_no ON by_no.client_id = $1 AND by_no.acct_no = p.acct_no_num
         LEFT JOIN backout.account by_id ON by_id.client_id = $1 AND by_id.client_acct_id = p.client_acct_id
@@ -85,34 +107,48 @@ const RESOLVE: &str = r#"
          AND standard.effective_from <= CAST(r.usage_ts AS date)
         ORDER BY r.record_no, custom.effective_from DESC NULLS LAST, standard.effective_from DESC NULLS LAST)"#;
 
-/// The first invalid record, by position, with what is wrong and how many records are invalid.
-const VALIDATE: &str = r#"
+/// Every record with its problem (the first rule it breaks), NULL when it is good: the one list of rules
+/// for files and events.
+pub const CHECK: &str = r#"
     checked AS (
-        SELECT r.record_no, r.record_id,
+        SELECT r.*,
                CASE
                  WHEN r.shape_error IS NOT NULL THEN r.shape_error
                  WHEN r.record_id = '' OR length(r.record_id) > 100 THEN 'has a record_id that is empty or longer than 100 characters'
                  WHEN r.record_no > min(r.record_no) OVER (PARTITION BY r.record_key)
                    THEN format('repeats the record_id of record %s', min(r.record_no) OVER (PARTITION BY r.record_key))
-                 WHEN r.acct_no IS NULL AND r.client_acct_id IS NULL THEN 'is missing key "acct_no" (or "client_acct_id")'
+                 WHEN r.event AND r.reference_id IS NULL THEN 'is missing key "reference_id"'
+                 WHEN r.event AND (r.reference_id = '' OR length(r.reference_id) > 255) THEN 'has a reference_id that is empty or longer than 255 characters'
+                 WHEN r.event AND r.sequence_id IS NULL THEN 'is missing key "sequence_id"'
+                 WHEN r.event AND (r.sequence_id = '' OR length(r.sequence_id) > 255) THEN 'has a sequence_id that is empty or longer than 255 characters'
+                 WHEN r.acct_no IS NULL AND r.client_acct_id IS NULL
+                   THEN CASE WHEN r.event THEN 'is missing key "service_resource_identifier"' ELSE 'is missing key "acct_no" (or "client_acct_id")' END
                  WHEN r.acct_no IS NOT NULL AND r.acct_no_num IS NULL THEN format('has acct_no %L, which is not an account number', r.acct_no)
                  WHEN r.acct_no IS NOT NULL AND r.by_no IS NULL THEN format('names unknown account acct_no %s', r.acct_no)
-                 WHEN r.client_acct_id IS NOT NULL AND r.by_id IS NULL THEN format('names unknown account client_acct_id %L', r.client_acct_id)
+                 WHEN r.client_acct_id IS NOT NULL AND r.by_id IS NULL THEN format('names unknown account %s %L', r.account_key, r.client_acct_id)
                  WHEN r.by_no <> r.by_id THEN format('has acct_no %s and client_acct_id %L, which name different accounts', r.acct_no, r.client_acct_id)
                  WHEN r.usage_type_code IS NULL THEN 'is missing key "usage_type_code"'
                  WHEN r.usage_type_no IS NULL THEN format('names unknown usage_type_code %L', r.usage_type_code)
-                 WHEN r.usage_date IS NULL THEN 'is missing key "usage_date"'
-                 WHEN r.usage_ts IS NULL THEN format('has usage_date %L, expected YYYY-MM-DD HH:mm:ss', r.usage_date)
-                 WHEN r.units IS NULL THEN 'is missing key "units"'
-                 WHEN r.units_num IS NULL THEN format('has non-numeric units %L', r.units)
-                 WHEN r.units_num < 0 THEN format('has negative units %s', r.units)
+                 WHEN r.usage_uom IS NOT NULL AND r.usage_uom IS DISTINCT FROM r.unit
+                   THEN format('has usage_uom %L, but usage type %L is measured in %L', r.usage_uom, r.usage_type_code, r.unit)
+                 WHEN r.usage_date IS NULL THEN format('is missing key "%s"', r.date_key)
+                 WHEN r.usage_ts IS NULL
+                   THEN format('has %s %L, expected %s', r.date_key, r.usage_date,
+                               CASE WHEN r.event THEN 'YYYY-MM-DD or YYYY-MM-DD HH:mm:ss' ELSE 'YYYY-MM-DD HH:mm:ss' END)
+                 WHEN r.units IS NULL THEN format('is missing key "%s"', r.units_key)
+                 WHEN r.units_num IS NULL THEN format('has non-numeric %s %L', r.units_key, r.units)
+                 WHEN r.units_num < 0 THEN format('has negative %s %s', r.units_key, r.units)
+                 WHEN r.sid IS NOT NULL AND r.sid_num IS NULL THEN format('has sid %L, which is not a subscriber number', r.sid)
                  WHEN length(r.client_record_id) > 100 THEN 'has a client_record_id longer than 100 characters'
                  WHEN greatest(length(r.qualifier_1), length(r.qualifier_2), length(r.qualifier_3), length(r.qualifier_4)) > 300
                    THEN 'has a qualifier longer than 300 characters'
                  WHEN r.unit_price IS NULL
                    THEN format('has no price in force for usage_type_code %L on %s', r.usage_type_code, to_char(r.usage_ts, 'YYYY-MM-DD'))
                END AS problem
-        FROM resolved r)
+        FROM resolved r)"#;
+
+/// A file's first invalid record, by position, with what is wrong and how many records are invalid.
+const FIRST_PROBLEM: &str = r#"
     SELECT format('record %s%s %s%s', c.record_no,
                   CASE WHEN c.record_id IS NOT NULL THEN format(' (record_id %L)', c.record_id) ELSE '' END,
                   c.problem,
@@ -122,35 +158,35 @@ const VALIDATE: &str = r#"
     ORDER BY c.record_no
     LIMIT 1"#;
 
-/// Rate and insert the records not yet present, add them to the commitment balance of the contract period
-/// they fall in, and write the file's stats row ($1 = client_id, $2 = file_name).
-const INGEST: &str = r#"
+/// Rate and insert the records of `posted` (resolved records with txn_id, file_record_key and
+/// overwrite_counter),
+/// in record order; a record whose key is taken is skipped (`{conflict}`: a file's record key, or an
+/// event's live pair).  `ins` returns the rows inserted.
+pub const INSERT: &str = r#"
     ins AS (
-        INSERT INTO backout.usage_txn (client_id, acct_no, usage_type_no, usage_date, units, unit_price, amount,
+        INSERT INTO backout.usage_txn (client_id, txn_id, acct_no, usage_type_no, usage_date, units, unit_price, amount,
                                        price_offer_id, file_name, record_key, client_record_id,
-                                       qualifier_1, qualifier_2, qualifier_3, qualifier_4)
-        SELECT $1, r.res_acct_no, r.usage_type_no, r.usage_ts, r.units_num, r.unit_price, r.units_num * r.unit_price,
-               r.price_offer_id, $2, r.record_key, r.client_record_id,
-               r.qualifier_1, r.qualifier_2, r.qualifier_3, r.qualifier_4
-        FROM resolved r
+                                       qualifier_1, qualifier_2, qualifier_3, qualifier_4,
+                                       reference_id, sequence_id, overwrite_counter, sid)
+        SELECT $1, r.txn_id, r.res_acct_no, r.usage_type_no, r.usage_ts, r.units_num, r.unit_price, r.units_num * r.unit_price,
+               r.price_offer_id, $2, r.file_record_key, r.client_record_id,
+               r.qualifier_1, r.qualifier_2, r.qualifier_3, r.qualifier_4,
+               r.reference_id, r.sequence_id, r.overwrite_counter, r.sid_num
+        FROM posted r
         ORDER BY r.record_no
-        ON CONFLICT (client_id, file_name, record_key) DO NOTHING
-        RETURNING acct_no, usage_type_no, usage_date, units, amount),
-    balances AS (
-        INSERT INTO backout.commitment_balance AS cb (client_id, acct_no, period_start, consumed_amount, consumed_units)
-        SELECT $1, c.acct_no, c.period_start, sum(i.amount), sum(i.units)
-        FROM ins i
-        JOIN backout.commitment_contract c
-          ON c.client_id = $1 AND c.acct_no = i.acct_no
-         AND i.usage_date >= c.period_start AND i.usage_date < c.period_end
-         AND (c.usage_type_no IS NULL OR c.usage_type_no = i.usage_type_no)
-        GROUP BY c.acct_no, c.period_start
-        ORDER BY c.acct_no, c.period_start  -- buckets are locked in this order by every writer
-        ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
-           SET consumed_amount = cb.consumed_amount + excluded.consumed_amount,
-               consumed_units = cb.consumed_units + excluded.consumed_units,
-               updated_at = now()
-        RETURNING 1),
+        ON CONFLICT {conflict} DO NOTHING
+        RETURNING txn_id, acct_no, usage_type_no, usage_date, units, amount, reference_id, sequence_id,
+                  overwrite_counter),"#;
+
+/// A file's records, all good (checked first), inserted, their balances changed, the file's stats row
+/// written ($1 = client_id, $2 = file_name).
+const FILE_INGEST: &str = r#"
+    posted AS (
+        SELECT r.*, nextval('backout.usage_txn_txn_id_seq'::regclass) AS txn_id, r.record_key AS file_record_key,
+               NULL::integer AS overwrite_counter
+        FROM resolved r),
+    {insert}
+    {add},
     stats AS (
         INSERT INTO backout.usage_file (client_id, file_name, records_received, records_processed, records_skipped,
                                         total_units, total_amount)
@@ -163,8 +199,18 @@ const INGEST: &str = r#"
     SELECT s.records_processed, s.records_skipped, s.total_amount, (SELECT count(*) FROM balances)
     FROM stats s"#;
 
-fn pipeline(source: &Source, tail: &str) -> String {
-    format!("WITH src AS ({}),{RESOLVE},{tail}", source.sql)
+/// The statement `WITH src AS (source), <stages>, <tail>`: the tail is more CTEs ending in the final
+/// statement, or the final statement alone.
+pub fn pipeline(source: &Source, stages: &[&str], tail: &str) -> String {
+    let joint = if tail.trim_start().starts_with("SELECT") { " " } else { "," };
+    format!("WITH src AS ({}),{}{joint}{tail}", source.sql, stages.join(","))
+}
+
+fn file_ingest_sql(source: &Source) -> String {
+    let tail = FILE_INGEST
+        .replace("{insert}", &INSERT.replace("{conflict}", "(client_id, file_name, record_key)"))
+        .replace("{add}", ADD_INSERTED);
+    pipeline(source, &[RESOLVE], &tail)
 }
 
 type IngestRow = (
@@ -320,7 +366,7 @@ fn reject_file_being_backed_out(client_id: i64, file_name: &str) -> Outcome<()> 
 }
 
 fn first_invalid_record(source: &Source, args: &[pgrx::datum::DatumWithOid]) -> Outcome<()> {
-    let problem = with_plan(source.shape, &pipeline(source, VALIDATE), args, |rows| {
+    let problem = with_plan(source.shape, &pipeline(source, &[RESOLVE, CHECK], FIRST_PROBLEM), args, |rows| {
         if rows.is_empty() {
             None
         } else {
@@ -334,7 +380,7 @@ fn first_invalid_record(source: &Source, args: &[pgrx::datum::DatumWithOid]) -> 
 }
 
 fn ingest(source: &Source, args: &[pgrx::datum::DatumWithOid]) -> Ingested {
-    with_plan(source.shape, &pipeline(source, INGEST), args, |rows| {
+    with_plan(source.shape, &file_ingest_sql(source), args, |rows| {
         let row = rows.first();
         Ingested {
             processed: row.get::<i64>(1).expect("records_processed").unwrap_or(0),

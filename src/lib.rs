@@ -9,6 +9,7 @@ use pgrx::prelude::*;
 mod access;
 mod aria_core;
 mod backout;
+mod balances;
 mod batch_api;
 mod batches;
 mod billing;
@@ -23,6 +24,7 @@ mod reply;
 mod reversal;
 mod table_lock_fence;
 mod undo;
+mod usage_events;
 mod worker;
 
 ::pgrx::pg_module_magic!();

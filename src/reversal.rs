@@ -7,65 +7,12 @@
 //! by batch first (indexed) and invoice second, with a custom plan (PlanShape::Custom): the invoice list is
 //! then a constant, which PostgreSQL hashes, and the batch binds its index.  No statement joins two inputs
 //! whose sizes only statistics could tell: a run's rows are reached by batch, the rest by key.
+use crate::balances::{self, usage_reaches_contract, EMPTIED_BUCKETS, SUBTRACT_GONE};
 use crate::reply::{first_value, with_plan, Outcome, PlanShape, Rejection};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
 pub const BILLED_AGAIN: &str = "BILLED_AGAIN";
-
-/// CTEs `per_bucket`, `locked` and `balances` that take the commitment contributions of deleted usage (a
-/// relation `gone` with acct_no, usage_type_no, usage_date, units, amount, is_excluded) out of the balance
-/// buckets: the mirror of ingest.  The buckets are locked first, in (account, period) order like every
-/// writer (ingest's upsert is fed in that order), so that writers sharing the client never deadlock;
-/// `balances` returns the changed buckets with their new consumption.
-pub const SUBTRACT_FROM_BALANCES: &str = r#"
-    per_bucket AS MATERIALIZED (
-        SELECT c.acct_no, c.period_start, sum(g.amount) AS amount, sum(g.units) AS units
-        FROM gone g
-        JOIN backout.commitment_contract c
-          ON c.client_id = $1 AND c.acct_no = g.acct_no
-         AND g.usage_date >= c.period_start AND g.usage_date < c.period_end
-         AND (c.usage_type_no IS NULL OR c.usage_type_no = g.usage_type_no)
-        WHERE NOT g.is_excluded
-        GROUP BY c.acct_no, c.period_start),
-    locked AS (
-        SELECT 1 FROM backout.commitment_balance cb
-        JOIN per_bucket p ON cb.client_id = $1 AND cb.acct_no = p.acct_no AND cb.period_start = p.period_start
-        ORDER BY cb.acct_no, cb.period_start
-        FOR UPDATE OF cb),
-    balances AS (
-        UPDATE backout.commitment_balance cb
-           SET consumed_amount = cb.consumed_amount - p.amount, consumed_units = cb.consumed_units - p.units,
-               updated_at = now()
-          FROM per_bucket p
-         WHERE cb.client_id = $1 AND cb.acct_no = p.acct_no AND cb.period_start = p.period_start
-           AND (SELECT count(*) FROM locked) >= 0  -- an InitPlan: every lock is taken before the first update
-        RETURNING cb.acct_no, cb.period_start, cb.consumed_amount, cb.consumed_units)"#;
-
-/// The last columns of a statement built on SUBTRACT_FROM_BALANCES: the buckets it
-/// brought down to zero, as (acct_no[], period_start[]) in the same order.
-pub const EMPTIED_BUCKETS: &str = r#"
-    (SELECT array_agg(acct_no ORDER BY acct_no, period_start) FROM balances
-      WHERE consumed_amount = 0 AND consumed_units = 0),
-    (SELECT array_agg(period_start ORDER BY acct_no, period_start) FROM balances
-      WHERE consumed_amount = 0 AND consumed_units = 0)"#;
-
-/// Buckets that deleted usage was taken out of ($2 = acct_nos, $3 = period_starts, pairwise) and that no
-/// usage reaches any more go, as if that usage had never been ingested (ingest creates a bucket with the
-/// first usage of its period); a bucket holding a true-up stays.
-const DROP_EMPTIED_BUCKETS: &str = r#"
-    DELETE FROM backout.commitment_balance cb
-     USING unnest($2::bigint[], $3::date[]) AS emptied(acct_no, period_start)
-     WHERE cb.client_id = $1 AND cb.acct_no = emptied.acct_no AND cb.period_start = emptied.period_start
-       AND cb.true_up_amount IS NULL AND cb.true_up_batch_id IS NULL
-       AND NOT EXISTS (
-           SELECT FROM backout.commitment_contract c
-           JOIN backout.usage_txn t
-             ON t.client_id = $1 AND t.acct_no = c.acct_no
-            AND t.usage_date >= c.period_start AND t.usage_date < c.period_end
-            AND (c.usage_type_no IS NULL OR c.usage_type_no = t.usage_type_no)
-            AND NOT t.is_excluded  -- discarded usage counts in no bucket
-           WHERE c.client_id = $1 AND c.acct_no = cb.acct_no AND c.period_start = cb.period_start)"#;
 
 /// What a usage-deleting statement did.
 pub struct Deleted {
@@ -101,21 +48,7 @@ pub fn delete_usage(shape: PlanShape, sql: &str, args: &[DatumWithOid]) -> Delet
 /// Drop the buckets a deletion emptied that no usage reaches any more (and that hold no true-up: call it
 /// after true-ups are restored).
 pub fn drop_emptied(client_id: i64, deleted: &Deleted) {
-    drop_emptied_buckets(client_id, &deleted.emptied.0, &deleted.emptied.1);
-}
-
-/// The same for buckets given as (acct_no, period_start) pairs.
-pub fn drop_emptied_buckets(client_id: i64, accounts: &[i64], periods: &[Date]) {
-    if !accounts.is_empty() {
-        run(
-            DROP_EMPTIED_BUCKETS,
-            &[
-                client_id.into(),
-                accounts.to_vec().into(),
-                periods.to_vec().into(),
-            ],
-        );
-    }
+    balances::drop_emptied_buckets(client_id, &deleted.emptied.0, &deleted.emptied.1);
 }
 
 /// An account billed again after the run (its pointers moved on) cannot have that run reversed first.
@@ -159,18 +92,19 @@ const SNAPSHOTS: &str = r#"
       AND (s.billing_batch_id::text || '/' || s.acct_no::text) = ANY($4)"#;
 
 /// A bucket the run created stays only if usage has reached it since (ingest would have created it).
-const DROP_CREATED_BUCKETS: &str = r#"
+const DROP_CREATED_BUCKETS: &str = concat!(
+    r#"
     DELETE FROM backout.commitment_balance cb
      USING ({snapshots}) s
      WHERE NOT s.balance_existed
        AND cb.client_id = $1 AND cb.acct_no = s.acct_no AND cb.period_start = s.period_start
        AND NOT EXISTS (
-           SELECT FROM backout.usage_txn t
-           JOIN backout.commitment_contract c
-             ON c.client_id = $1 AND c.acct_no = t.acct_no AND c.period_start = cb.period_start
-            AND (c.usage_type_no IS NULL OR c.usage_type_no = t.usage_type_no)
-           WHERE t.client_id = $1 AND t.acct_no = cb.acct_no
-             AND t.usage_date >= c.period_start AND t.usage_date < c.period_end)"#;
+           SELECT FROM backout.usage_txn u
+           JOIN backout.commitment_contract c ON c.client_id = $1 AND c.period_start = cb.period_start AND "#,
+    usage_reaches_contract!(),
+    r#"
+           WHERE u.client_id = $1 AND u.acct_no = cb.acct_no)"#
+);
 
 const RESTORE_TRUE_UPS: &str = r#"
     WITH restored AS (
@@ -240,7 +174,7 @@ fn reject_billed_again(args: &[DatumWithOid]) -> Outcome<()> {
 
 fn discard_billed_usage(args: &[DatumWithOid]) -> Deleted {
     let sql = DISCARD_BILLED_USAGE
-        .replace("{subtract}", SUBTRACT_FROM_BALANCES)
+        .replace("{subtract}", SUBTRACT_GONE)
         .replace("{emptied}", EMPTIED_BUCKETS);
     delete_usage(PlanShape::Custom, &sql, args)
 }

@@ -1,6 +1,7 @@
 -- A billing database with every kind of row (tests/backup/dump_restore.sh dumps and restores it): master
 -- data, usage (ingested, staged, discarded), invoices and their lines, balances and their snapshots, job
--- schedules, entitlements, every kind of audit row (undo, backout, clear, discard, refusal) and one batch
+-- schedules, entitlements, usage events (posted, overwritten, voided and kept), every kind of audit row
+-- (undo, backout, clear, discard, event calls, refusal) and one batch
 -- still PROCESSING (no runner serves this database, and none is started on demand).
 \set ON_ERROR_STOP 1
 SET datestyle = 'ISO, YMD';
@@ -48,5 +49,13 @@ SELECT backout.grant_client('backup_operator', 1, 'operator');
 SET ROLE backup_outsider;
 SELECT error_code FROM backout.run_billing(1, '2026-05-01');
 RESET ROLE;
+-- usage events of April (Gotransverse): posted, one overwritten, one voided; client 1 keeps voided events
+UPDATE backout.client SET retain_voided_usage = true WHERE client_id = 1;
+CREATE FUNCTION pg_temp.event(seq text, units int) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object('service_resource_identifier', 'A1', 'usage_type_code', 'CALL', 'start_time', '2026-04-10',
+                              'usage_amount', units, 'reference_id', 'ev', 'sequence_id', seq) $$;
+SELECT backout.post_usage_events(1, jsonb_build_array(pg_temp.event('1', 5), pg_temp.event('2', 6))) -> 'erred_events';
+SELECT backout.post_usage_events(1, jsonb_build_array(pg_temp.event('1', 7)), 'OVERWRITE_ON_EXISTING') -> 'erred_events';
+SELECT backout.void_usage_events(1, 'BY_REF_SEQ', jsonb_build_array(jsonb_build_object('reference_id', 'ev', 'sequence_id', '2'))) -> 'num_voided';
 -- a batch waiting to run: the undo of client 1's second run
 SELECT status FROM backout.undo_job_schedule('2026-04-01', 1, true);

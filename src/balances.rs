@@ -1,0 +1,116 @@
+//! The commitment balance buckets: one bucket per (account, contract period), holding the consumption of
+//! the usage that reaches it.  Every writer of usage (ingest, events, discard, backout, void, overwrite,
+//! undo with discard_usage) changes the buckets through one statement fragment, `apply_deltas!`, over
+//! signed contributions; the rule of which usage reaches which bucket is `usage_reaches_contract!`.
+use crate::reply::with_plan;
+use crate::reply::PlanShape;
+use pgrx::prelude::*;
+
+/// Usage row `u` reaches the bucket of contract `c`: the contract's account and period, and its usage type
+/// when it names one (a QUANTITY commitment).  Every statement that asks uses these aliases.
+macro_rules! usage_reaches_contract {
+    () => {
+        "u.acct_no = c.acct_no AND u.usage_date >= c.period_start AND u.usage_date < c.period_end
+         AND (c.usage_type_no IS NULL OR c.usage_type_no = u.usage_type_no)"
+    };
+}
+pub(crate) use usage_reaches_contract;
+
+/// CTEs `per_bucket` and `balances` over a relation `delta` of signed contributions (acct_no,
+/// usage_type_no, usage_date, units, amount, adds): added usage counts positive (`adds` true), removed
+/// usage negative, a replacement both.  A bucket is created by the first usage added to it (as ingest
+/// always did), never by a removal alone: usage that reached no bucket when it was added (its contract
+/// came later) is not taken out of one.  Buckets are locked in (account, period) order, the one order
+/// every writer uses, so writers sharing a client never deadlock.  `balances` returns the changed buckets
+/// with their new consumption ($1 = client_id).
+macro_rules! apply_deltas {
+    () => {
+        concat!(
+            r#"
+    per_bucket AS MATERIALIZED (
+        SELECT c.acct_no, c.period_start, sum(u.amount) AS amount, sum(u.units) AS units, bool_or(u.adds) AS adds
+        FROM delta u
+        JOIN backout.commitment_contract c ON c.client_id = $1 AND "#,
+            $crate::balances::usage_reaches_contract!(),
+            r#"
+        GROUP BY c.acct_no, c.period_start),
+    balances AS (
+        INSERT INTO backout.commitment_balance AS cb (client_id, acct_no, period_start, consumed_amount, consumed_units)
+        SELECT $1, p.acct_no, p.period_start, p.amount, p.units
+        FROM per_bucket p
+        WHERE p.adds OR EXISTS (SELECT FROM backout.commitment_balance e
+                                WHERE e.client_id = $1 AND e.acct_no = p.acct_no AND e.period_start = p.period_start)
+        ORDER BY p.acct_no, p.period_start  -- the lock order of every writer
+        ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
+           SET consumed_amount = cb.consumed_amount + excluded.consumed_amount,
+               consumed_units = cb.consumed_units + excluded.consumed_units,
+               updated_at = now()
+        RETURNING cb.acct_no, cb.period_start, cb.consumed_amount, cb.consumed_units)"#
+        )
+    };
+}
+
+/// CTEs taking the contribution of deleted usage (a relation `gone` with acct_no, usage_type_no,
+/// usage_date, units, amount, is_excluded) out of the buckets: `delta`, then `apply_deltas!`.  Discarded
+/// usage counts in no bucket, so it is not taken out of one.
+pub const SUBTRACT_GONE: &str = concat!(
+    r#"
+    delta AS (
+        SELECT g.acct_no, g.usage_type_no, g.usage_date, -g.units AS units, -g.amount AS amount, false AS adds
+        FROM gone g
+        WHERE NOT g.is_excluded),"#,
+    apply_deltas!()
+);
+
+/// The same for usage just inserted (a relation `ins` with acct_no, usage_type_no, usage_date, units,
+/// amount): its contribution added.
+pub const ADD_INSERTED: &str = concat!(
+    r#"
+    delta AS (
+        SELECT i.acct_no, i.usage_type_no, i.usage_date, i.units, i.amount, true AS adds
+        FROM ins i),"#,
+    apply_deltas!()
+);
+
+/// The last columns of a statement built on `apply_deltas!`: the buckets it brought down to zero, as
+/// (acct_no[], period_start[]) in the same order, for `drop_emptied_buckets`.
+pub const EMPTIED_BUCKETS: &str = r#"
+    (SELECT array_agg(acct_no ORDER BY acct_no, period_start) FROM balances
+      WHERE consumed_amount = 0 AND consumed_units = 0),
+    (SELECT array_agg(period_start ORDER BY acct_no, period_start) FROM balances
+      WHERE consumed_amount = 0 AND consumed_units = 0)"#;
+
+/// Buckets that removed usage was taken out of ($2 = acct_nos, $3 = period_starts, pairwise) and that no
+/// usage reaches any more go, as if that usage had never been ingested (ingest creates a bucket with the
+/// first usage of its period); a bucket holding a true-up stays.
+const DROP_EMPTIED_BUCKETS: &str = concat!(
+    r#"
+    DELETE FROM backout.commitment_balance cb
+     USING unnest($2::bigint[], $3::date[]) AS emptied(acct_no, period_start)
+     WHERE cb.client_id = $1 AND cb.acct_no = emptied.acct_no AND cb.period_start = emptied.period_start
+       AND cb.true_up_amount IS NULL AND cb.true_up_batch_id IS NULL
+       AND NOT EXISTS (
+           SELECT FROM backout.commitment_contract c
+           JOIN backout.usage_txn u ON u.client_id = $1 AND "#,
+    usage_reaches_contract!(),
+    r#"
+            AND NOT u.is_excluded  -- discarded usage counts in no bucket
+           WHERE c.client_id = $1 AND c.acct_no = cb.acct_no AND c.period_start = cb.period_start)"#
+);
+
+/// Drop the emptied buckets (given as (acct_no, period_start) pairs) that no usage reaches any more and
+/// that hold no true-up: call it after true-ups are restored.
+pub fn drop_emptied_buckets(client_id: i64, accounts: &[i64], periods: &[Date]) {
+    if !accounts.is_empty() {
+        with_plan(
+            PlanShape::Custom,
+            DROP_EMPTIED_BUCKETS,
+            &[
+                client_id.into(),
+                accounts.to_vec().into(),
+                periods.to_vec().into(),
+            ],
+            |_| (),
+        );
+    }
+}

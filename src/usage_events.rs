@@ -1,0 +1,743 @@
+//! Gotransverse usage events (SPEC §4.2): `post_usage_events` (FAIL_ON_EXISTING / OVERWRITE_ON_EXISTING),
+//! `void_usage_events` (BY_ID / BY_REF_SEQ, at most 50 criteria, `dry_run`) and `get_voided_usage_events`.
+//!
+//! Events are usage: they run through the usage pipeline of `ingest.rs` (a source of their own, the same
+//! resolution, rules, insert and balance deltas), each posted or erred on its own.  A live event is a row
+//! of `usage_txn` with a (reference_id, sequence_id) pair, unique per client by a partial unique index:
+//! concurrent posts of one pair cannot both insert.  Voiding deletes the row, takes its contribution out
+//! of the balances (`balances.rs`) and keeps it in `voided_usage_event` when the client's
+//! `retain_voided_usage` says so; an overwrite is a void (reason OVERWRITE) followed by the post.  Every
+//! call is recorded in `usage_event_request` and shown in `backout.operations`.
+use crate::access::{self, as_owner, Level};
+use crate::balances::{self, ADD_INSERTED, EMPTIED_BUCKETS, SUBTRACT_GONE};
+use crate::ingest::{invisible_char_problem, pipeline, Source, CHECK, INSERT, RESOLVE};
+use crate::locks;
+use crate::raw_jsonb::RawJsonb;
+use crate::reply::{read_value, with_plan, PlanShape};
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+
+const MAX_EVENTS: i64 = 10_000;
+const MAX_CRITERIA: i64 = 50;
+const FAIL_ON_EXISTING: &str = "FAIL_ON_EXISTING";
+const OVERWRITE_ON_EXISTING: &str = "OVERWRITE_ON_EXISTING";
+/// How often an overwrite is tried again for events whose pair a concurrent post took meanwhile.
+const OVERWRITE_ATTEMPTS: usize = 3;
+
+/// Events of a jsonb array ($3), in the pipeline's columns; `input` is the event as given (echoed in the
+/// answer).  Planned custom (PlanShape::Custom): the statements built on it take lists of record numbers
+/// and voided pairs, which a custom plan sizes and hashes, and look live events up by pair (an index
+/// probe per event).
+const EVENT_SOURCE: Source = Source {
+    sql: EVENT_RECORDS,
+    shape: PlanShape::Custom,
+};
+const EVENT_RECORDS: &str = r#"
+    SELECT r.ord AS record_no, r.e AS input, NULL::text AS record_id, NULL::text AS acct_no,
+           r.e->>'service_resource_identifier' AS client_acct_id, r.e->>'usage_type_code' AS usage_type_code,
+           r.e->>'start_time' AS usage_date, r.e->>'usage_amount' AS units, NULL::text AS client_record_id,
+           NULL::text AS qualifier_1, NULL::text AS qualifier_2, NULL::text AS qualifier_3, NULL::text AS qualifier_4,
+           CASE WHEN jsonb_typeof(r.e) <> 'object' THEN 'is not a JSON object'
+                ELSE coalesce(
+                    (SELECT format('has unknown key "%s"', k) FROM jsonb_object_keys(r.e) AS k
+                     WHERE k <> ALL (ARRAY['service_resource_identifier', 'usage_type_code', 'start_time',
+                                           'usage_amount', 'reference_id', 'sequence_id', 'usage_uom', 'sid'])
+                     ORDER BY k LIMIT 1),
+                    (SELECT format('has %s %s, which is not a JSON %s', t.k, r.e -> t.k, t.kind)
+                     FROM (VALUES (1, 'service_resource_identifier', 'string'), (2, 'usage_type_code', 'string'),
+                                  (3, 'start_time', 'string'), (4, 'usage_amount', 'number'),
+                                  (5, 'reference_id', 'string'), (6, 'sequence_id', 'string'),
+                                  (7, 'usage_uom', 'string'), (8, 'sid', 'number')) AS t(pos, k, kind)
+                     WHERE r.e ? t.k AND jsonb_typeof(r.e -> t.k) <> t.kind
+                     ORDER BY t.pos LIMIT 1))
+           END AS shape_error,
+           r.e->>'reference_id' AS reference_id, r.e->>'sequence_id' AS sequence_id,
+           r.e->>'usage_uom' AS usage_uom, r.e->>'sid' AS sid,
+           true AS event, 'service_resource_identifier' AS account_key, 'start_time' AS date_key,
+           'usage_amount' AS units_key
+    FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#;
+
+/// Every event judged ($4 = mode, $5 = the record numbers this pass posts, empty: all): its problem from
+/// the pipeline's rules, else a pair repeated in the call, else a live event of its pair (FAIL_ON_EXISTING:
+/// it errs; OVERWRITE_ON_EXISTING: it errs only when that event is billed).  `live_txn_id` is the live
+/// event an overwrite voids.
+const JUDGE: &str = r#"
+    live AS (
+        SELECT c.record_no, u.txn_id, u.billing_batch_id IS NOT NULL AS billed
+        FROM checked c
+        JOIN backout.usage_txn u ON u.client_id = $1 AND u.reference_id = c.reference_id AND u.sequence_id = c.sequence_id
+        WHERE c.problem IS NULL),
+    judged AS (
+        SELECT c.*, l.txn_id AS live_txn_id,
+               coalesce(c.problem, CASE
+                 WHEN c.record_no > min(c.record_no) FILTER (WHERE c.problem IS NULL) OVER (PARTITION BY c.reference_id, c.sequence_id)
+                   THEN format('repeats the reference_id and sequence_id of event %s',
+                               min(c.record_no) FILTER (WHERE c.problem IS NULL) OVER (PARTITION BY c.reference_id, c.sequence_id))
+                 WHEN l.txn_id IS NOT NULL AND $4 = 'FAIL_ON_EXISTING'
+                   THEN format('has the reference_id %L and sequence_id %L of a posted event (id %s); void it first, or post with mode OVERWRITE_ON_EXISTING',
+                               c.reference_id, c.sequence_id, l.txn_id)
+                 WHEN l.billed
+                   THEN format('has the reference_id %L and sequence_id %L of a billed event (id %s), which cannot be overwritten',
+                               c.reference_id, c.sequence_id, l.txn_id)
+               END) AS verdict
+        FROM checked c
+        LEFT JOIN live l ON l.record_no = c.record_no
+        WHERE cardinality($5::bigint[]) = 0 OR c.record_no = ANY($5::bigint[]))"#;
+
+/// The live events an overwrite replaces (OVERWRITE_ON_EXISTING, before the post).
+const TO_OVERWRITE: &str = r#"
+    SELECT coalesce(array_agg(j.live_txn_id ORDER BY j.live_txn_id), '{}')
+    FROM judged j
+    WHERE j.verdict IS NULL AND j.live_txn_id IS NOT NULL"#;
+
+/// Post the good events ($6, $7, $8 = the pairs voided by this call's overwrite and their counters), each
+/// with a record number drawn here so that the answer needs no join with what was inserted.  Columns:
+/// events inserted, events meant to be, the rated events (input + id, total_charge, request_id ($9),
+/// overwrite_counter), the erred events (input + error), and the record numbers and ids of the rated
+/// events (to find any a concurrent post of the same pair took meanwhile).
+const POST: &str = r#"
+    posted AS MATERIALIZED (
+        SELECT j.*, nextval('backout.usage_txn_txn_id_seq'::regclass) AS txn_id, NULL::text AS file_record_key,
+               coalesce(v.overwrite_counter + 1, 0) AS overwrite_counter
+        FROM judged j
+        LEFT JOIN unnest($6::text[], $7::text[], $8::integer[]) AS v(reference_id, sequence_id, overwrite_counter)
+          ON v.reference_id = j.reference_id AND v.sequence_id = j.sequence_id
+        WHERE j.verdict IS NULL),
+    {insert}
+    {add}
+    SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM posted),
+           (SELECT coalesce(jsonb_agg(p.input || jsonb_build_object(
+                       'id', p.txn_id::text, 'total_charge', p.units_num * p.unit_price, 'request_id', $9::text,
+                       'overwrite_counter', p.overwrite_counter) ORDER BY p.record_no), '[]')
+            FROM posted p),
+           (SELECT coalesce(jsonb_agg(CASE WHEN jsonb_typeof(j.input) = 'object'
+                                           THEN j.input || jsonb_build_object('error', 'usage event ' || j.verdict)
+                                           ELSE jsonb_build_object('usage_event', j.input, 'error', 'usage event ' || j.verdict) END
+                                      ORDER BY j.record_no), '[]')
+            FROM judged j WHERE j.verdict IS NOT NULL),
+           (SELECT coalesce(array_agg(p.record_no ORDER BY p.record_no), '{}') FROM posted p),
+           (SELECT coalesce(array_agg(p.txn_id ORDER BY p.record_no), '{}') FROM posted p)"#;
+
+/// Void live events ($2 = their record numbers; $3 = why, $4 = voided_by, $5 = request id): each row
+/// locked in record order, deleted unless billed, kept in voided_usage_event when the client retains
+/// voided usage, its contribution taken out of the balances.  Columns: the ids voided, their pairs and
+/// overwrite counters, how many were kept, the emptied buckets.
+const VOID: &str = r#"
+    WITH target AS (
+        SELECT u.txn_id FROM backout.usage_txn u
+        WHERE u.client_id = $1 AND u.txn_id = ANY($2) AND u.reference_id IS NOT NULL
+        ORDER BY u.txn_id
+        FOR UPDATE OF u),
+    gone AS (
+        DELETE FROM backout.usage_txn u
+         WHERE u.client_id = $1 AND u.txn_id = ANY($2) AND u.reference_id IS NOT NULL AND u.billing_batch_id IS NULL
+           AND (SELECT count(*) FROM target) >= 0  -- an InitPlan: every row lock is taken first
+        RETURNING u.*),
+    kept AS (
+        INSERT INTO backout.voided_usage_event (client_id, usage_event_id, acct_no, service_resource_identifier,
+                                                usage_type_no, usage_type_code, usage_uom, start_time, usage_amount,
+                                                unit_price, total_charge, reference_id, sequence_id,
+                                                overwrite_counter, sid, posted_at, voided_by, void_reason, request_id)
+        SELECT $1, g.txn_id, g.acct_no, a.client_acct_id, g.usage_type_no, ut.usage_type_code, ut.unit,
+               g.usage_date, g.units, g.unit_price, g.amount, g.reference_id, g.sequence_id,
+               coalesce(g.overwrite_counter, 0), g.sid, g.created_at, $4, $3, CAST($5 AS uuid)
+        FROM gone g
+        JOIN backout.account a ON a.client_id = $1 AND a.acct_no = g.acct_no
+        JOIN backout.usage_type ut ON ut.client_id = $1 AND ut.usage_type_no = g.usage_type_no
+        WHERE (SELECT c.retain_voided_usage FROM backout.client c WHERE c.client_id = $1)
+        ORDER BY g.txn_id
+        RETURNING 1),
+    {subtract}
+    SELECT coalesce((SELECT array_agg(g.txn_id ORDER BY g.txn_id) FROM gone g), '{}'),
+           coalesce((SELECT array_agg(g.reference_id ORDER BY g.txn_id) FROM gone g), '{}'),
+           coalesce((SELECT array_agg(g.sequence_id ORDER BY g.txn_id) FROM gone g), '{}'),
+           coalesce((SELECT array_agg(coalesce(g.overwrite_counter, 0) ORDER BY g.txn_id) FROM gone g), '{}'),
+           (SELECT count(*) FROM kept), {emptied}"#;
+
+/// What a void did.
+#[derive(Default)]
+struct Voided {
+    ids: Vec<i64>,
+    references: Vec<String>,
+    sequences: Vec<String>,
+    counters: Vec<i32>,
+}
+
+fn void(client_id: i64, ids: &[i64], why: &str, by: &str, request: &str) -> Voided {
+    if ids.is_empty() {
+        return Voided::default();
+    }
+    let sql = VOID
+        .replace("{subtract}", SUBTRACT_GONE)
+        .replace("{emptied}", EMPTIED_BUCKETS);
+    let args = [
+        client_id.into(),
+        ids.to_vec().into(),
+        why.into(),
+        by.into(),
+        request.into(),
+    ];
+    let (voided, accounts, periods) = with_plan(PlanShape::Custom, &sql, &args, |rows| {
+        let row = rows.first();
+        (
+            Voided {
+                ids: row.get::<Vec<i64>>(1).expect("ids").unwrap_or_default(),
+                references: row.get::<Vec<String>>(2).expect("refs").unwrap_or_default(),
+                sequences: row.get::<Vec<String>>(3).expect("seqs").unwrap_or_default(),
+                counters: row.get::<Vec<i32>>(4).expect("counters").unwrap_or_default(),
+            },
+            row.get::<Vec<i64>>(6).expect("accounts").unwrap_or_default(),
+            row.get::<Vec<Date>>(7).expect("periods").unwrap_or_default(),
+        )
+    });
+    balances::drop_emptied_buckets(client_id, &accounts, &periods);
+    voided
+}
+
+/// A whole call refused: `{"error": message}`.
+fn refusal(message: impl Into<String>) -> JsonB {
+    JsonB(json!({ "error": message.into() }))
+}
+
+/// The caller's name for the audit: the given one, else the session user.
+fn acting_as(given: Option<&str>, field: &str) -> Result<String, String> {
+    match given.filter(|g| !g.trim().is_empty()) {
+        Some(g) if g.chars().count() > 100 => Err(format!("{field} is longer than 100 characters")),
+        Some(g) => match invisible_char_problem(g) {
+            Some(problem) => Err(format!("{field} {problem}")),
+            None => Ok(g.to_owned()),
+        },
+        None => Ok(read_value::<String>("SELECT session_user::text", &[]).unwrap_or_default()),
+    }
+}
+
+/// `jsonb_typeof` and array length of a document, read before anything parses it.
+fn shape_of(doc: &RawJsonb) -> (String, i64) {
+    let (kind, len) = Spi::get_two_with_args::<String, i64>(
+        "SELECT pg_catalog.jsonb_typeof($1),
+                CASE WHEN pg_catalog.jsonb_typeof($1) = 'array' THEN pg_catalog.jsonb_array_length($1) END",
+        &[doc.as_arg()],
+    )
+    .expect("jsonb shape");
+    (kind.unwrap_or_else(|| "null".into()), len.unwrap_or(0))
+}
+
+fn array_problem(doc: Option<&RawJsonb>, field: &str, what: &str, max: i64) -> Option<String> {
+    let Some(doc) = doc else {
+        return Some(format!("{field} is required"));
+    };
+    match shape_of(doc) {
+        (kind, _) if kind != "array" => Some(format!("{field} must be a JSON array of {what}, not {kind}")),
+        (_, 0) => Some(format!("{field} is an empty array")),
+        (_, n) if n > max => Some(format!("{field} has {n} elements; at most {max} per call")),
+        _ => None,
+    }
+}
+
+/// The call's client, or the refusal to answer with (nothing recorded for a client the caller may not
+/// act for: it reads like an unknown one).
+fn client(client_id: Option<i64>, level: Level, function: &str) -> Result<i64, JsonB> {
+    access::require_client(client_id, level, function).map_err(|r| refusal(r.message))
+}
+
+/// One row of usage_event_request, written as the extension's owner.
+struct Record<'a> {
+    client_id: i64,
+    request_id: &'a str,
+    operation: &'a str,
+    mode: Option<&'a str>,
+    by: &'a str,
+    requested: i64,
+    posted: i64,
+    overwritten: i64,
+    voided: i64,
+    erred: i64,
+    error: Option<&'a str>,
+}
+
+impl<'a> Record<'a> {
+    fn new(client_id: i64, request_id: &'a str, operation: &'a str, mode: Option<&'a str>, by: &'a str) -> Self {
+        Record {
+            client_id,
+            request_id,
+            operation,
+            mode,
+            by,
+            requested: 0,
+            posted: 0,
+            overwritten: 0,
+            voided: 0,
+            erred: 0,
+            error: None,
+        }
+    }
+}
+
+fn record(r: &Record) {
+    let role = access::role_name(access::caller()).unwrap_or_default();
+    as_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO backout.usage_event_request (client_id, request_id, operation, mode, requested_by, role_name,
+                                                      events_requested, events_posted, events_overwritten,
+                                                      events_voided, events_erred, error_message)
+             VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            &[
+                r.client_id.into(),
+                r.request_id.into(),
+                r.operation.into(),
+                crate::reply::for_audit(r.mode).into(),
+                r.by.into(),
+                role.into(),
+                r.requested.into(),
+                r.posted.into(),
+                r.overwritten.into(),
+                r.voided.into(),
+                r.erred.into(),
+                r.error.into(),
+            ],
+        )
+        .expect("record usage event request")
+    });
+}
+
+fn new_request_id() -> String {
+    read_value::<String>("SELECT pg_catalog.gen_random_uuid()::text", &[]).expect("uuid")
+}
+
+/// One pass of a post: the events of `only` (all when empty).
+struct Pass {
+    inserted: i64,
+    meant: i64,
+    rated: Value,
+    erred: Value,
+    record_nos: Vec<i64>,
+    ids: Vec<i64>,
+}
+
+fn event_args(
+    client_id: i64,
+    events: &RawJsonb,
+    mode: &str,
+    only: &[i64],
+    voided: &Voided,
+    request: &str,
+) -> Vec<DatumWithOid<'static>> {
+    vec![
+        client_id.into(),
+        Option::<String>::None.into(),
+        events.as_arg(),
+        mode.to_owned().into(),
+        only.to_vec().into(),
+        voided.references.clone().into(),
+        voided.sequences.clone().into(),
+        voided.counters.clone().into(),
+        request.to_owned().into(),
+    ]
+}
+
+fn post_pass(client_id: i64, events: &RawJsonb, mode: &str, only: &[i64], by: &str, request: &str) -> (Pass, i64) {
+    let mut voided = Voided::default();
+    if mode == OVERWRITE_ON_EXISTING {
+        let sql = pipeline(&EVENT_SOURCE, &[RESOLVE, CHECK, JUDGE], TO_OVERWRITE);
+        let args = event_args(client_id, events, mode, only, &voided, request);
+        let live = with_plan(EVENT_SOURCE.shape, &sql, &args, |rows| {
+            rows.first().get_one::<Vec<i64>>().expect("live").unwrap_or_default()
+        });
+        voided = void(client_id, &live, "OVERWRITE", by, request);
+    }
+    let tail = POST
+        .replace(
+            "{insert}",
+            &INSERT.replace(
+                "{conflict}",
+                "(client_id, reference_id, sequence_id) WHERE reference_id IS NOT NULL",
+            ),
+        )
+        .replace("{add}", ADD_INSERTED);
+    let sql = pipeline(&EVENT_SOURCE, &[RESOLVE, CHECK, JUDGE], &tail);
+    let args = event_args(client_id, events, mode, only, &voided, request);
+    let pass = with_plan(EVENT_SOURCE.shape, &sql, &args, |rows| {
+        let row = rows.first();
+        Pass {
+            inserted: row.get::<i64>(1).expect("inserted").unwrap_or(0),
+            meant: row.get::<i64>(2).expect("meant").unwrap_or(0),
+            rated: row.get::<JsonB>(3).expect("rated").map(|j| j.0).unwrap_or(json!([])),
+            erred: row.get::<JsonB>(4).expect("erred").map(|j| j.0).unwrap_or(json!([])),
+            record_nos: row.get::<Vec<i64>>(5).expect("record nos").unwrap_or_default(),
+            ids: row.get::<Vec<i64>>(6).expect("ids").unwrap_or_default(),
+        }
+    });
+    (pass, voided.ids.len() as i64)
+}
+
+/// The rated events whose insert a concurrent post of the same pair pre-empted: their record numbers.
+fn pre_empted(client_id: i64, pass: &Pass) -> Vec<i64> {
+    if pass.inserted == pass.meant {
+        return vec![];
+    }
+    let present = with_plan(
+        PlanShape::Custom,
+        "SELECT coalesce(array_agg(u.txn_id), '{}') FROM backout.usage_txn u WHERE u.client_id = $1 AND u.txn_id = ANY($2)",
+        &[client_id.into(), pass.ids.clone().into()],
+        |rows| rows.first().get_one::<Vec<i64>>().expect("present").unwrap_or_default(),
+    );
+    pass.ids
+        .iter()
+        .zip(&pass.record_nos)
+        .filter(|(id, _)| !present.contains(id))
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// Rated events without the pre-empted ones (by id), and those as erred.
+fn split_pre_empted(rated: Value, lost_ids: &[String], error: Option<&str>) -> (Vec<Value>, Vec<Value>) {
+    let mut kept = vec![];
+    let mut lost = vec![];
+    for event in rated.as_array().cloned().unwrap_or_default() {
+        let id = event.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if lost_ids.contains(&id) {
+            if let (Some(message), Value::Object(mut object)) = (error, event) {
+                for key in ["id", "total_charge", "request_id", "overwrite_counter"] {
+                    object.remove(key);
+                }
+                object.insert("error".into(), Value::String(message.into()));
+                lost.push(Value::Object(object));
+            }
+        } else {
+            kept.push(event);
+        }
+    }
+    (kept, lost)
+}
+
+struct Posted {
+    answer: Value,
+    posted: i64,
+    overwritten: i64,
+    erred: i64,
+}
+
+fn post(client_id: i64, events: &RawJsonb, mode: &str, by: &str, request: &str) -> Posted {
+    locks::lock_client_shared(client_id);
+    let mut rated: Vec<Value> = vec![];
+    let mut erred: Vec<Value> = vec![];
+    let mut overwritten = 0;
+    let mut only: Vec<i64> = vec![];
+    for attempt in 1..=OVERWRITE_ATTEMPTS {
+        let (pass, voided) = post_pass(client_id, events, mode, &only, by, request);
+        overwritten += voided;
+        let lost = pre_empted(client_id, &pass);
+        let lost_ids: Vec<String> = pass
+            .ids
+            .iter()
+            .zip(&pass.record_nos)
+            .filter(|(_, n)| lost.contains(n))
+            .map(|(id, _)| id.to_string())
+            .collect();
+        let retry = mode == OVERWRITE_ON_EXISTING && attempt < OVERWRITE_ATTEMPTS && !lost.is_empty();
+        let message = "usage event was pre-empted by a concurrent post of the same reference_id and sequence_id";
+        let (kept, lost_events) = split_pre_empted(pass.rated, &lost_ids, (!retry).then_some(message));
+        rated.extend(kept);
+        erred.extend(pass.erred.as_array().cloned().unwrap_or_default());
+        erred.extend(lost_events);
+        if !retry {
+            break;
+        }
+        only = lost;
+    }
+    let (posted, erred_count) = (rated.len() as i64, erred.len() as i64);
+    Posted {
+        answer: json!({ "rated_events": rated, "erred_events": erred }),
+        posted,
+        overwritten,
+        erred: erred_count,
+    }
+}
+
+/// Post usage events (Gotransverse): each event rated and posted like ingested usage, or erred on its
+/// own.  `{"rated_events": [...], "erred_events": [...]}`; a call refused whole answers `{"error": ...}`.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn post_usage_events(
+    client_id: Option<i64>,
+    usage_events: Option<RawJsonb>,
+    mode: default!(Option<&str>, "'FAIL_ON_EXISTING'"),
+    posted_by: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    let client_id = match client(client_id, Level::Operator, "post_usage_events") {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let request = new_request_id();
+    let by = acting_as(posted_by, "posted_by");
+    let problem = match (&by, mode) {
+        (Err(problem), _) => Some(problem.clone()),
+        (_, Some(FAIL_ON_EXISTING | OVERWRITE_ON_EXISTING)) => {
+            array_problem(usage_events.as_ref(), "usage_events", "usage events", MAX_EVENTS)
+        }
+        (_, Some(other)) => Some(format!(
+            "mode must be FAIL_ON_EXISTING or OVERWRITE_ON_EXISTING, not {:?}",
+            other.chars().take(100).collect::<String>()
+        )),
+        (_, None) => Some("mode is required".into()),
+    };
+    let by = by.unwrap_or_default();
+    let mut entry = Record::new(client_id, &request, "post", mode, &by);
+    if let Some(problem) = problem {
+        entry.error = Some(&problem);
+        record(&entry);
+        return refusal(problem);
+    }
+    let events = usage_events.expect("checked");
+    let mode = mode.expect("checked");
+    let done = post(client_id, &events, mode, &by, &request);
+    entry.requested = done.posted + done.erred;
+    entry.posted = done.posted;
+    entry.overwritten = done.overwritten;
+    entry.erred = done.erred;
+    record(&entry);
+    JsonB(done.answer)
+}
+
+/// Each criterion ($2, mode $3) resolved to a live event of the client, or its problem: malformed, not
+/// found, naming an event an earlier criterion named, billed.  Columns per criterion, in order: the
+/// criterion as given, the event's id, the problem.
+const CRITERIA: &str = r#"
+    WITH crit AS (SELECT c.n, c.v FROM jsonb_array_elements($2) WITH ORDINALITY AS c(v, n)),
+    shaped AS (
+        SELECT c.n, c.v,
+               CASE
+                 WHEN jsonb_typeof(c.v) <> 'object' THEN 'criterion is not a JSON object'
+                 WHEN (SELECT k FROM jsonb_object_keys(c.v) AS k
+                       WHERE k <> ALL (CASE WHEN $3 = 'BY_ID' THEN ARRAY['id'] ELSE ARRAY['reference_id', 'sequence_id'] END)
+                       ORDER BY k LIMIT 1) IS NOT NULL
+                   THEN format('criterion has unknown key "%s" (mode %s)',
+                               (SELECT k FROM jsonb_object_keys(c.v) AS k
+                                WHERE k <> ALL (CASE WHEN $3 = 'BY_ID' THEN ARRAY['id'] ELSE ARRAY['reference_id', 'sequence_id'] END)
+                                ORDER BY k LIMIT 1), $3)
+                 WHEN $3 = 'BY_ID' AND NOT c.v ? 'id' THEN 'criterion is missing key "id"'
+                 WHEN $3 = 'BY_ID' AND NOT (jsonb_typeof(c.v -> 'id') IN ('string', 'number') AND (c.v ->> 'id') ~ '^[0-9]{1,18}$')
+                   THEN format('criterion has id %s, which is not a usage event id', c.v -> 'id')
+                 WHEN $3 = 'BY_REF_SEQ' AND NOT c.v ? 'reference_id' THEN 'criterion is missing key "reference_id"'
+                 WHEN $3 = 'BY_REF_SEQ' AND NOT c.v ? 'sequence_id' THEN 'criterion is missing key "sequence_id"'
+                 WHEN $3 = 'BY_REF_SEQ' AND (jsonb_typeof(c.v -> 'reference_id') <> 'string' OR jsonb_typeof(c.v -> 'sequence_id') <> 'string')
+                   THEN 'criterion has a reference_id or sequence_id that is not a JSON string'
+               END AS problem,
+               CASE WHEN $3 = 'BY_ID' AND (c.v ->> 'id') ~ '^[0-9]{1,18}$' THEN CAST(c.v ->> 'id' AS bigint) END AS id
+        FROM crit c),
+    found AS (
+        SELECT s.n, s.v, s.problem, coalesce(by_id.txn_id, by_pair.txn_id) AS txn_id,
+               coalesce(by_id.billing_batch_id, by_pair.billing_batch_id) IS NOT NULL AS billed
+        FROM shaped s
+        LEFT JOIN backout.usage_txn by_id
+          ON s.problem IS NULL AND $3 = 'BY_ID' AND by_id.client_id = $1
+         AND by_id.txn_id = s.id AND by_id.reference_id IS NOT NULL
+        LEFT JOIN backout.usage_txn by_pair
+          ON s.problem IS NULL AND $3 = 'BY_REF_SEQ' AND by_pair.client_id = $1
+         AND by_pair.reference_id = s.v ->> 'reference_id' AND by_pair.sequence_id = s.v ->> 'sequence_id'
+         AND by_pair.reference_id IS NOT NULL)
+    SELECT f.v, f.txn_id,
+           coalesce(f.problem, CASE
+             WHEN f.txn_id IS NULL THEN 'usage event not found'
+             WHEN f.n > min(f.n) OVER (PARTITION BY f.txn_id)
+               THEN format('names the same usage event as criterion %s', min(f.n) OVER (PARTITION BY f.txn_id))
+             WHEN f.billed THEN 'usage event is billed and cannot be voided'
+           END)
+    FROM found f
+    ORDER BY f.n"#;
+
+struct Criterion {
+    given: JsonB,
+    txn_id: Option<i64>,
+    problem: Option<String>,
+}
+
+fn criteria(client_id: i64, given: &RawJsonb, mode: &str) -> Vec<Criterion> {
+    with_plan(
+        PlanShape::Custom,
+        CRITERIA,
+        &[client_id.into(), given.as_arg(), mode.into()],
+        |rows| {
+            rows.map(|row| Criterion {
+                given: row.get::<JsonB>(1).expect("criterion").expect("criterion"),
+                txn_id: row.get::<i64>(2).expect("id"),
+                problem: row.get::<String>(3).expect("problem"),
+            })
+            .collect()
+        },
+    )
+}
+
+fn erred_criterion(c: &Criterion, problem: &str) -> Value {
+    match &c.given.0 {
+        Value::Object(o) => {
+            let mut o = o.clone();
+            o.insert("error".into(), Value::String(problem.into()));
+            Value::Object(o)
+        }
+        other => json!({ "criterion": other, "error": problem }),
+    }
+}
+
+/// Void usage events (Gotransverse), at most 50 criteria per call; `dry_run` answers the same and
+/// changes nothing.  `{"num_voided": n, "voided_event_criterias": [...], "erred_event_criterias": [...]}`.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn void_usage_events(
+    client_id: Option<i64>,
+    mode: Option<&str>,
+    void_event_criterias: Option<RawJsonb>,
+    voided_by: default!(Option<&str>, "NULL"),
+    dry_run: default!(Option<bool>, "false"),
+) -> JsonB {
+    let client_id = match client(client_id, Level::Operator, "void_usage_events") {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let dry_run = dry_run.unwrap_or(false);
+    let request = new_request_id();
+    let by = acting_as(voided_by, "voided_by");
+    let problem = match (&by, mode) {
+        (Err(problem), _) => Some(problem.clone()),
+        (_, Some("BY_ID" | "BY_REF_SEQ")) => array_problem(
+            void_event_criterias.as_ref(),
+            "void_event_criterias",
+            "criteria",
+            MAX_CRITERIA,
+        ),
+        (_, Some(other)) => Some(format!(
+            "mode must be BY_ID or BY_REF_SEQ, not {:?}",
+            other.chars().take(100).collect::<String>()
+        )),
+        (_, None) => Some("mode is required".into()),
+    };
+    let by = by.unwrap_or_default();
+    let mut entry = Record::new(client_id, &request, "void", mode, &by);
+    if let Some(problem) = problem {
+        if !dry_run {
+            entry.error = Some(&problem);
+            record(&entry);
+        }
+        return refusal(problem);
+    }
+    let mode = mode.expect("checked");
+    locks::lock_client_shared(client_id);
+    let judged = criteria(client_id, &void_event_criterias.expect("checked"), mode);
+    let to_void: Vec<i64> = judged
+        .iter()
+        .filter(|c| c.problem.is_none())
+        .filter_map(|c| c.txn_id)
+        .collect();
+    let voided: Vec<i64> = if dry_run {
+        to_void
+    } else {
+        void(client_id, &to_void, "VOID", &by, &request).ids
+    };
+    let mut done = vec![];
+    let mut erred = vec![];
+    for c in &judged {
+        match (&c.problem, c.txn_id) {
+            (Some(problem), _) => erred.push(erred_criterion(c, problem)),
+            (None, Some(id)) if voided.contains(&id) => done.push(c.given.0.clone()),
+            // voided by a concurrent call between the lookup and the void
+            _ => erred.push(erred_criterion(c, "usage event not found")),
+        }
+    }
+    if !dry_run {
+        entry.requested = judged.len() as i64;
+        entry.voided = done.len() as i64;
+        entry.erred = erred.len() as i64;
+        record(&entry);
+    }
+    JsonB(json!({
+        "num_voided": done.len(),
+        "voided_event_criterias": done,
+        "erred_event_criterias": erred,
+    }))
+}
+
+/// The voided events of the client by voided event id ($2), or by pair ($3 reference_id, $4
+/// sequence_id), oldest first.
+const VOIDED: &str = r#"
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'id', v.voided_usage_event_id::text, 'usage_event_id', v.usage_event_id::text,
+               'service_resource_identifier', v.service_resource_identifier, 'usage_type_code', v.usage_type_code,
+               'start_time', to_char(v.start_time, 'YYYY-MM-DD HH24:MI:SS'), 'usage_amount', v.usage_amount,
+               'usage_uom', v.usage_uom, 'reference_id', v.reference_id, 'sequence_id', v.sequence_id,
+               'total_charge', v.total_charge, 'overwrite_counter', v.overwrite_counter,
+               'voided_by', v.voided_by, 'voided_at', to_char(v.voided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+               'void_reason', v.void_reason)
+               ORDER BY v.voided_usage_event_id), '[]')
+    FROM backout.voided_usage_event v
+    WHERE v.client_id = $1
+      AND ($2::bigint IS NULL OR v.voided_usage_event_id = $2)
+      AND ($3::text IS NULL OR (v.reference_id = $3 AND v.sequence_id = $4))"#;
+
+/// Voided usage events kept for audit (Gotransverse): by voided event id, or by (sequence_id,
+/// reference_id), all voids of that pair oldest first.  A jsonb array; unknown or invalid values give `[]`.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn get_voided_usage_events(
+    client_id: Option<i64>,
+    id: default!(Option<&str>, "NULL"),
+    sequence_id: default!(Option<&str>, "NULL"),
+    reference_id: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    let client_id = match client(client_id, Level::Reader, "get_voided_usage_events") {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    if id.is_none() && (sequence_id.is_none() || reference_id.is_none()) {
+        return refusal(match (sequence_id, reference_id) {
+            (None, None) => "give id, or sequence_id and reference_id",
+            _ => "sequence_id and reference_id go together: give both, or id",
+        });
+    }
+    let id = match id {
+        None => None,
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if n > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+            _ => return JsonB(json!([])),
+        },
+    };
+    let (reference, sequence) = match (reference_id, sequence_id) {
+        (Some(r), Some(s)) => (Some(r), Some(s)),
+        _ => (None, None),
+    };
+    let found = read_value::<JsonB>(
+        VOIDED,
+        &[client_id.into(), id.into(), reference.into(), sequence.into()],
+    );
+    found.unwrap_or(JsonB(json!([])))
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use super::*;
+
+    #[pg_test]
+    fn a_pre_empted_event_leaves_the_rated_and_errs_without_its_rating() {
+        let rated = json!([
+            {"id": "7", "total_charge": 1.0, "request_id": "r", "overwrite_counter": 0, "reference_id": "a", "sequence_id": "1"},
+            {"id": "8", "total_charge": 2.0, "request_id": "r", "overwrite_counter": 0, "reference_id": "b", "sequence_id": "1"}
+        ]);
+        let (kept, lost) = split_pre_empted(rated.clone(), &["8".to_owned()], Some("pre-empted"));
+        assert_eq!(kept, vec![rated[0].clone()]);
+        assert_eq!(lost, vec![json!({"reference_id": "b", "sequence_id": "1", "error": "pre-empted"})]);
+        // retried (no message): dropped from both, posted by the next round
+        let (kept, lost) = split_pre_empted(rated, &["8".to_owned()], None);
+        assert_eq!(kept.len(), 1);
+        assert!(lost.is_empty());
+    }
+
+    #[pg_test]
+    fn the_acting_name_is_checked_like_every_name() {
+        assert_eq!(acting_as(Some("svc-rater"), "posted_by"), Ok("svc-rater".into()));
+        assert!(acting_as(Some(&"x".repeat(101)), "posted_by").is_err());
+        assert!(acting_as(Some("ops\u{200B}"), "voided_by").unwrap_err().contains("U+200B"));
+        assert!(!acting_as(None, "posted_by").unwrap().is_empty());
+    }
+}
