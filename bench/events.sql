@@ -41,7 +41,7 @@ VACUUM ANALYZE;
 
 -- batch :k of 10,000 records: 9,000 new pairs and 1,000 pairs of live events (overwritten on client 1;
 -- on client 2 they are new records of a new file)
-\set records 'SELECT i AS n, 1 + (i * 7) % :accounts AS acct_no, to_char(timestamp ''2026-03-01'' + ((i * 13) % 2678400) * interval ''1 second'', ''YYYY-MM-DD HH24:MI:SS'') AS day, 1 + i % 40 AS units, CASE WHEN i % 10 = 0 THEN ''live'' ELSE ''new'' END AS ref, CASE WHEN i % 10 = 0 THEN (i * 37 % :live + 1)::text ELSE i::text END AS seq FROM generate_series((:k - 1) * :batch + 1, :k * :batch) i'
+\set batch_rows 'SELECT i AS n, 1 + (i * 7) % :accounts AS acct_no, to_char(timestamp ''2026-03-01'' + ((i * 13) % 2678400) * interval ''1 second'', ''YYYY-MM-DD HH24:MI:SS'') AS day, 1 + i % 40 AS units, CASE WHEN i % 10 = 0 THEN ''live'' ELSE ''new'' END AS ref, CASE WHEN i % 10 = 0 THEN (i * 37 % :live + 1)::text ELSE i::text END AS seq FROM generate_series((:k - 1) * :batch + 1, :k * :batch) i'
 CREATE TEMP TABLE timings (side text, batch int, ms numeric, posted bigint, overwritten bigint);
 CREATE FUNCTION pg_temp.took(t0 text) RETURNS numeric LANGUAGE sql AS $$
     SELECT round(extract(epoch FROM clock_timestamp() - t0::timestamptz) * 1000, 1) $$;
@@ -76,3 +76,6 @@ SELECT side, count(*) AS calls, sum(posted) AS records, sum(overwritten) AS over
 FROM timings GROUP BY side ORDER BY side DESC;
 SELECT round((SELECT sum(ms) FROM timings WHERE side = 'post_usage_events (OVERWRITE_ON_EXISTING)')
              / (SELECT sum(ms) FROM timings WHERE side = 'process_usage_file'), 2) AS ratio_events_to_files;
+SELECT batch, max(ms) FILTER (WHERE side = 'process_usage_file') AS file_ms,
+       max(ms) FILTER (WHERE side <> 'process_usage_file') AS events_ms
+FROM timings GROUP BY batch ORDER BY batch;

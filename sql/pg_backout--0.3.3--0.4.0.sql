@@ -10,6 +10,10 @@ ALTER TABLE backout.usage_txn
     ADD CONSTRAINT usage_txn_event_pair CHECK ((reference_id IS NULL) = (sequence_id IS NULL));
 CREATE UNIQUE INDEX usage_txn_event_key ON backout.usage_txn (client_id, reference_id, sequence_id)
     WHERE reference_id IS NOT NULL;
+-- A file's record key is indexed for files only: events leave that index alone.
+DROP INDEX backout.usage_txn_file_record_key;
+CREATE UNIQUE INDEX usage_txn_file_record_key ON backout.usage_txn (client_id, file_name, record_key)
+    WHERE file_name IS NOT NULL;
 
 -- Every post_usage_events and void_usage_events call that changed data or was refused whole (Gotransverse,
 -- src/usage_events.rs): who, which mode, how many events were posted, overwritten, voided and erred.

@@ -148,7 +148,8 @@ CREATE TABLE backout.usage_txn (
     CONSTRAINT usage_txn_event_pair CHECK ((reference_id IS NULL) = (sequence_id IS NULL))
 );
 -- by file name (backout, duplicate/idempotency check)
-CREATE UNIQUE INDEX usage_txn_file_record_key ON backout.usage_txn (client_id, file_name, record_key);
+CREATE UNIQUE INDEX usage_txn_file_record_key ON backout.usage_txn (client_id, file_name, record_key)
+    WHERE file_name IS NOT NULL;  -- events have no file: they leave this index alone (0.4.0)
 -- a usage event's (reference_id, sequence_id) names one live event of the client (a voided event leaves
 -- usage_txn): concurrent posts of one pair cannot both insert, whatever their interleaving
 CREATE UNIQUE INDEX usage_txn_event_key ON backout.usage_txn (client_id, reference_id, sequence_id)

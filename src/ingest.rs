@@ -115,8 +115,9 @@ pub const CHECK: &str = r#"
                CASE
                  WHEN r.shape_error IS NOT NULL THEN r.shape_error
                  WHEN r.record_id = '' OR length(r.record_id) > 100 THEN 'has a record_id that is empty or longer than 100 characters'
-                 WHEN r.record_no > min(r.record_no) OVER (PARTITION BY r.record_key)
-                   THEN format('repeats the record_id of record %s', min(r.record_no) OVER (PARTITION BY r.record_key))
+                 -- (an event's key is its position, unique: events are neither sorted by it nor checked)
+                 WHEN NOT r.event AND r.record_no > min(r.record_no) OVER (PARTITION BY CASE WHEN NOT r.event THEN r.record_key END COLLATE "C")
+                   THEN format('repeats the record_id of record %s', min(r.record_no) OVER (PARTITION BY CASE WHEN NOT r.event THEN r.record_key END COLLATE "C"))
                  WHEN r.event AND r.reference_id IS NULL THEN 'is missing key "reference_id"'
                  WHEN r.event AND (r.reference_id = '' OR length(r.reference_id) > 255) THEN 'has a reference_id that is empty or longer than 255 characters'
                  WHEN r.event AND r.sequence_id IS NULL THEN 'is missing key "sequence_id"'
@@ -208,7 +209,7 @@ pub fn pipeline(source: &Source, stages: &[&str], tail: &str) -> String {
 
 fn file_ingest_sql(source: &Source) -> String {
     let tail = FILE_INGEST
-        .replace("{insert}", &INSERT.replace("{conflict}", "(client_id, file_name, record_key)"))
+        .replace("{insert}", &INSERT.replace("{conflict}", "(client_id, file_name, record_key) WHERE file_name IS NOT NULL"))
         .replace("{add}", ADD_INSERTED);
     pipeline(source, &[RESOLVE], &tail)
 }

@@ -12,6 +12,17 @@ impl RawJsonb {
         (*self).into()
     }
 
+    /// The value with any TOAST compression or out-of-line storage undone, once: a statement that reads
+    /// elements of a parameter document one by one (`$3 -> i`) would otherwise decompress the whole
+    /// document for each of them.
+    pub fn detoasted(self) -> Self {
+        // SAFETY: a non-null varlena datum of the current call; the copy (if any) lives in the current
+        // memory context, which outlives the call's SPI statements.
+        RawJsonb(pg_sys::Datum::from(unsafe {
+            pg_sys::pg_detoast_datum(self.0.cast_mut_ptr::<pg_sys::varlena>())
+        }))
+    }
+
     /// The value parsed into serde's tree: only once its depth is known to be small (serde refuses
     /// nesting past 128 levels with an error that would be raised, not answered).
     pub fn parse(&self) -> pgrx::JsonB {
