@@ -213,10 +213,17 @@ fn void(client_id: i64, ids: &[i64], why: &str, by: &str, request: &str) -> Void
                 ids: row.get::<Vec<i64>>(1).expect("ids").unwrap_or_default(),
                 references: row.get::<Vec<String>>(2).expect("refs").unwrap_or_default(),
                 sequences: row.get::<Vec<String>>(3).expect("seqs").unwrap_or_default(),
-                counters: row.get::<Vec<i32>>(4).expect("counters").unwrap_or_default(),
+                counters: row
+                    .get::<Vec<i32>>(4)
+                    .expect("counters")
+                    .unwrap_or_default(),
             },
-            row.get::<Vec<i64>>(6).expect("accounts").unwrap_or_default(),
-            row.get::<Vec<Date>>(7).expect("periods").unwrap_or_default(),
+            row.get::<Vec<i64>>(6)
+                .expect("accounts")
+                .unwrap_or_default(),
+            row.get::<Vec<Date>>(7)
+                .expect("periods")
+                .unwrap_or_default(),
         )
     });
     balances::drop_emptied_buckets(client_id, &accounts, &periods);
@@ -256,7 +263,9 @@ fn array_problem(doc: Option<&RawJsonb>, field: &str, what: &str, max: i64) -> O
         return Some(format!("{field} is required"));
     };
     match shape_of(doc) {
-        (kind, _) if kind != "array" => Some(format!("{field} must be a JSON array of {what}, not {kind}")),
+        (kind, _) if kind != "array" => Some(format!(
+            "{field} must be a JSON array of {what}, not {kind}"
+        )),
         (_, 0) => Some(format!("{field} is an empty array")),
         (_, n) if n > max => Some(format!("{field} has {n} elements; at most {max} per call")),
         _ => None,
@@ -285,7 +294,13 @@ struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    fn new(client_id: i64, request_id: &'a str, operation: &'a str, mode: Option<&'a str>, by: &'a str) -> Self {
+    fn new(
+        client_id: i64,
+        request_id: &'a str,
+        operation: &'a str,
+        mode: Option<&'a str>,
+        by: &'a str,
+    ) -> Self {
         Record {
             client_id,
             request_id,
@@ -381,7 +396,14 @@ fn event_args(
     ]
 }
 
-fn post_pass(client_id: i64, events: &RawJsonb, mode: &str, only: &[i64], by: &str, request: &str) -> (Pass, i64) {
+fn post_pass(
+    client_id: i64,
+    events: &RawJsonb,
+    mode: &str,
+    only: &[i64],
+    by: &str,
+    request: &str,
+) -> (Pass, i64) {
     let mut args = PassArgs {
         only,
         voided: Voided::default(),
@@ -398,7 +420,10 @@ fn post_pass(client_id: i64, events: &RawJsonb, mode: &str, only: &[i64], by: &s
                 let row = rows.first();
                 (
                     row.get::<Vec<i64>>(1).expect("live").unwrap_or_default(),
-                    row.get::<JsonB>(2).expect("verdicts").map(|j| j.0).unwrap_or(json!({})),
+                    row.get::<JsonB>(2)
+                        .expect("verdicts")
+                        .map(|j| j.0)
+                        .unwrap_or(json!({})),
                 )
             },
         );
@@ -416,17 +441,33 @@ fn post_pass(client_id: i64, events: &RawJsonb, mode: &str, only: &[i64], by: &s
         )
         .replace("{add}", ADD_INSERTED);
     let sql = pipeline(&EVENT_SOURCE, &[RESOLVE, CHECK, JUDGE], &tail);
-    let pass = with_plan(EVENT_SOURCE.shape, &sql, &event_args(client_id, events, mode, &args, request), |rows| {
-        let row = rows.first();
-        Pass {
-            inserted: row.get::<i64>(1).expect("inserted").unwrap_or(0),
-            meant: row.get::<i64>(2).expect("meant").unwrap_or(0),
-            rated: row.get::<JsonB>(3).expect("rated").map(|j| j.0).unwrap_or(json!([])),
-            erred: row.get::<JsonB>(4).expect("erred").map(|j| j.0).unwrap_or(json!([])),
-            record_nos: row.get::<Vec<i64>>(5).expect("record nos").unwrap_or_default(),
-            ids: row.get::<Vec<i64>>(6).expect("ids").unwrap_or_default(),
-        }
-    });
+    let pass = with_plan(
+        EVENT_SOURCE.shape,
+        &sql,
+        &event_args(client_id, events, mode, &args, request),
+        |rows| {
+            let row = rows.first();
+            Pass {
+                inserted: row.get::<i64>(1).expect("inserted").unwrap_or(0),
+                meant: row.get::<i64>(2).expect("meant").unwrap_or(0),
+                rated: row
+                    .get::<JsonB>(3)
+                    .expect("rated")
+                    .map(|j| j.0)
+                    .unwrap_or(json!([])),
+                erred: row
+                    .get::<JsonB>(4)
+                    .expect("erred")
+                    .map(|j| j.0)
+                    .unwrap_or(json!([])),
+                record_nos: row
+                    .get::<Vec<i64>>(5)
+                    .expect("record nos")
+                    .unwrap_or_default(),
+                ids: row.get::<Vec<i64>>(6).expect("ids").unwrap_or_default(),
+            }
+        },
+    );
     (pass, args.voided.ids.len() as i64)
 }
 
@@ -450,11 +491,19 @@ fn pre_empted(client_id: i64, pass: &Pass) -> Vec<i64> {
 }
 
 /// Rated events without the pre-empted ones (by id), and those as erred.
-fn split_pre_empted(rated: Value, lost_ids: &[String], error: Option<&str>) -> (Vec<Value>, Vec<Value>) {
+fn split_pre_empted(
+    rated: Value,
+    lost_ids: &[String],
+    error: Option<&str>,
+) -> (Vec<Value>, Vec<Value>) {
     let mut kept = vec![];
     let mut lost = vec![];
     for event in rated.as_array().cloned().unwrap_or_default() {
-        let id = event.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let id = event
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         if lost_ids.contains(&id) {
             if let (Some(message), Value::Object(mut object)) = (error, event) {
                 for key in ["id", "total_charge", "request_id", "overwrite_counter"] {
@@ -494,9 +543,11 @@ fn post(client_id: i64, events: &RawJsonb, mode: &str, by: &str, request: &str) 
             .filter(|(_, n)| lost.contains(n))
             .map(|(id, _)| id.to_string())
             .collect();
-        let retry = mode == OVERWRITE_ON_EXISTING && attempt < OVERWRITE_ATTEMPTS && !lost.is_empty();
+        let retry =
+            mode == OVERWRITE_ON_EXISTING && attempt < OVERWRITE_ATTEMPTS && !lost.is_empty();
         let message = "usage event was pre-empted by a concurrent post of the same reference_id and sequence_id";
-        let (kept, lost_events) = split_pre_empted(pass.rated, &lost_ids, (!retry).then_some(message));
+        let (kept, lost_events) =
+            split_pre_empted(pass.rated, &lost_ids, (!retry).then_some(message));
         rated.extend(kept);
         erred.extend(pass.erred.as_array().cloned().unwrap_or_default());
         erred.extend(lost_events);
@@ -532,9 +583,12 @@ fn post_usage_events(
     let by = acting_as(posted_by, "posted_by");
     let problem = match (&by, mode) {
         (Err(problem), _) => Some(problem.clone()),
-        (_, Some(FAIL_ON_EXISTING | OVERWRITE_ON_EXISTING)) => {
-            array_problem(usage_events.as_ref(), "usage_events", "usage events", MAX_EVENTS)
-        }
+        (_, Some(FAIL_ON_EXISTING | OVERWRITE_ON_EXISTING)) => array_problem(
+            usage_events.as_ref(),
+            "usage_events",
+            "usage events",
+            MAX_EVENTS,
+        ),
         (_, Some(other)) => Some(format!(
             "mode must be FAIL_ON_EXISTING or OVERWRITE_ON_EXISTING, not {:?}",
             other.chars().take(100).collect::<String>()
@@ -766,7 +820,12 @@ fn get_voided_usage_events(
     };
     let found = read_value::<JsonB>(
         VOIDED,
-        &[client_id.into(), id.into(), reference.into(), sequence.into()],
+        &[
+            client_id.into(),
+            id.into(),
+            reference.into(),
+            sequence.into(),
+        ],
     );
     found.unwrap_or(JsonB(json!([])))
 }
@@ -784,7 +843,10 @@ mod tests {
         ]);
         let (kept, lost) = split_pre_empted(rated.clone(), &["8".to_owned()], Some("pre-empted"));
         assert_eq!(kept, vec![rated[0].clone()]);
-        assert_eq!(lost, vec![json!({"reference_id": "b", "sequence_id": "1", "error": "pre-empted"})]);
+        assert_eq!(
+            lost,
+            vec![json!({"reference_id": "b", "sequence_id": "1", "error": "pre-empted"})]
+        );
         // retried (no message): dropped from both, posted by the next round
         let (kept, lost) = split_pre_empted(rated, &["8".to_owned()], None);
         assert_eq!(kept.len(), 1);
@@ -793,9 +855,14 @@ mod tests {
 
     #[pg_test]
     fn the_acting_name_is_checked_like_every_name() {
-        assert_eq!(acting_as(Some("svc-rater"), "posted_by"), Ok("svc-rater".into()));
+        assert_eq!(
+            acting_as(Some("svc-rater"), "posted_by"),
+            Ok("svc-rater".into())
+        );
         assert!(acting_as(Some(&"x".repeat(101)), "posted_by").is_err());
-        assert!(acting_as(Some("ops\u{200B}"), "voided_by").unwrap_err().contains("U+200B"));
+        assert!(acting_as(Some("ops\u{200B}"), "voided_by")
+            .unwrap_err()
+            .contains("U+200B"));
         assert!(!acting_as(None, "posted_by").unwrap().is_empty());
     }
 }
