@@ -240,64 +240,47 @@ CREATE TABLE backout.job_schedule_clear (
     PRIMARY KEY (client_id, clear_id)
 );
 
--- Every undo, backout and clear, the one place a DBA looks: newest first.  Batches being run show their
--- runner's pid (its pg_stat_activity query says which step it is at), their attempts so far and the last
--- transient error they are being retried after.
-CREATE VIEW backout.operations AS
-SELECT * FROM (
-    SELECT client_id, 'undo'::text AS operation, undo_batch_id::text AS operation_id,
-           format('billing_date=%s discard_usage=%s', requested_billing_date, discard_usage) AS request,
-           user_id, status, error_code, error_message,
-           create_date AS created_at, start_date AS started_at,
-           CASE WHEN status <> 'PROCESSING' THEN update_date END AS finished_at,
-           CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END AS duration,
-           jsonb_build_object('billing_records_reversed', total_count, 'billing_batches', billing_batches,
-                              'accounts_reset', accounts_reset, 'usage_unbilled', usage_unbilled,
-                              'usage_deleted', usage_deleted, 'cdr_stats_deleted', cdr_stats_deleted) AS counts,
-           run_attempts, runner_pid, last_error, error_sqlstate, queue_seq
-    FROM backout.undo_batch
-    UNION ALL
-    SELECT client_id, 'backout', backout_batch_id::text,
-           format('file_names=%s undo_billing=%s', file_names, undo_billing),
-           coalesce(user_id, submitted_by), status, error_code, error_message,
-           create_date, start_date,
-           CASE WHEN status <> 'PROCESSING' THEN update_date END,
-           CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END,
-           jsonb_build_object('transactions_deleted', transactions_deleted, 'cdr_stats_deleted', cdr_stats_deleted,
-                              'billing_records_reversed', billing_records_reversed, 'accounts_reset', accounts_reset,
-                              'files_not_found', files_not_found, 'attempts', attempts),
-           run_attempts, runner_pid, last_error, error_sqlstate, queue_seq
-    FROM backout.backout_batch
-    UNION ALL
-    SELECT client_id, 'clear', clear_id::text,
-           format('schedule_date=%s', requested_schedule_date),
-           user_id, status, error_code, error_message,
-           create_date, create_date, finished_at, finished_at - create_date,
-           jsonb_build_object('job_schedules_deleted', job_schedules_deleted, 'items_deleted', items_deleted,
-                              'list_entries_deleted', list_entries_deleted),
-           NULL::integer, NULL::integer, NULL::text, NULL::text, NULL::bigint
-    FROM backout.job_schedule_clear
-    UNION ALL
-    SELECT client_id, 'discard', discard_id::text,
-           format('records=%s exclusion_reason_cd=%s', records_requested, exclusion_reason_cd),
-           requested_by, CASE WHEN error_code IN (0, 23001) THEN 'COMPLETED' ELSE 'ERROR' END,
-           error_code::text, error_msg, created_at, created_at, created_at, interval '0',
-           jsonb_build_object('records_requested', records_requested, 'records_discarded', records_discarded,
-                              'records_failed', records_failed),
-           NULL::integer, NULL::integer, NULL::text, NULL::text, NULL::bigint
-    FROM backout.discard_request
-    UNION ALL
-    SELECT client_id, operation, request_id::text,
-           format('mode=%s', mode),
-           requested_by, CASE WHEN error_message IS NULL THEN 'COMPLETED' ELSE 'ERROR' END,
-           CASE WHEN error_message IS NOT NULL THEN 'INVALID_INPUT' END, error_message,
-           created_at, created_at, created_at, interval '0',
-           CASE operation
-             WHEN 'post' THEN jsonb_build_object('events_requested', events_requested, 'events_posted', events_posted,
-                                                 'events_overwritten', events_overwritten, 'events_erred', events_erred)
-             ELSE jsonb_build_object('criteria_requested', events_requested, 'events_voided', events_voided,
-                                     'criteria_erred', events_erred) END,
-           NULL::integer, NULL::integer, NULL::text, NULL::text, NULL::bigint
-    FROM backout.usage_event_request
-) AS o
-ORDER BY created_at DESC, operation, operation_id;
+-- BillRun's resets of lines (src/billrun/reset.rs): one row per reset_lines request, a batch kind like undo
+-- and backout.  request_key identifies a request (its accounts sorted and without repeats, its cycle, its
+-- query): one identical request PROCESSING at a time, by the partial unique index below.
+CREATE TABLE backout.reset_batch (
+    client_id        bigint NOT NULL,
+    reset_batch_id   uuid NOT NULL DEFAULT gen_random_uuid(),
+    aid              text,                -- as given
+    accounts         bigint[] NOT NULL,   -- the client's accounts among them, sorted, without repeats
+    billrun_key      text,                -- YYYYMM; NULL: each account's open cycle
+    query            jsonb,               -- as given (the array-of-arrays form)
+    request_key      text NOT NULL,       -- md5 of accounts, billrun_key and query
+    user_id          text NOT NULL,
+    status           text NOT NULL CHECK (status IN ('PROCESSING', 'COMPLETED', 'ERROR')),
+    lines_reset      bigint NOT NULL DEFAULT 0,   -- lines re-rated
+    accounts_reset   bigint NOT NULL DEFAULT 0,   -- their accounts
+    amount_before    numeric NOT NULL DEFAULT 0,  -- their amount before
+    amount_after     numeric NOT NULL DEFAULT 0,  -- and after
+    lines_skipped    bigint NOT NULL DEFAULT 0,   -- matching lines billed or excluded, left alone
+    error_code       text,
+    error_message    text,
+    create_date      timestamptz NOT NULL DEFAULT now(),
+    start_date       timestamptz,
+    update_date      timestamptz,
+    run_as           regrole NOT NULL DEFAULT quote_ident(current_user)::regrole,  -- the submitter: runs with its rights
+    -- the engine's bookkeeping (src/batches.rs)
+    queue_seq        bigint NOT NULL DEFAULT nextval('backout.batch_queue_seq'),
+    run_attempts     integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz,
+    last_error       text,
+    error_sqlstate   text,
+    runner_pid       integer,
+    PRIMARY KEY (client_id, reset_batch_id)
+);
+-- an identical request while one is PROCESSING gets the running one's id; also the runners' queue
+CREATE UNIQUE INDEX reset_batch_identical ON backout.reset_batch (client_id, request_key) WHERE status = 'PROCESSING';
+-- wait_for_batch looks a batch up by id alone
+CREATE INDEX reset_batch_id_idx ON backout.reset_batch (reset_batch_id);
+
+-- backout.operations: every undo, backout, clear, discard and usage event call, the one place a DBA
+-- looks, newest first.  Batches being run show their runner's pid (its pg_stat_activity query says which
+-- step it is at), their attempts so far and the last transient error they are being retried after.  Its
+-- text is built from the registry of batch kinds (src/batches.rs, src/batch_api.rs): a kind is in it by
+-- being registered.  `\d+ backout.operations` shows it.
+SELECT backout.define_operations_view();

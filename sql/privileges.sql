@@ -237,7 +237,10 @@ GRANT EXECUTE ON FUNCTION
     backout.wait_for_batch(uuid, interval),
     backout.get_usage_history(bigint, bigint, text, bigint, text, text, text, text[], text[], text[], text[],
                               bigint, bigint, bigint, text, text, bigint, bigint),
-    backout.get_voided_usage_events(bigint, text, text, text)
+    backout.get_voided_usage_events(bigint, text, text, text),
+    backout.get_reset_lines_status(uuid, bigint),
+    backout.query_lines(bigint, text, text, text, jsonb, text, text, bigint, bigint, text),
+    backout.query_aggregate(bigint, text, text, jsonb, jsonb, jsonb, jsonb)
 TO backout_reader;
 
 -- Operators: master data and the bulk staging table directly (their clients only), and every operation.
@@ -267,6 +270,7 @@ GRANT EXECUTE ON FUNCTION
     backout.discard_usage(bigint, bigint[], text[], bigint, text, text, jsonb),
     backout.post_usage_events(bigint, jsonb, text, text),
     backout.void_usage_events(bigint, text, jsonb, text, boolean),
+    backout.reset_lines(bigint, text, text, jsonb, text, boolean),
     backout.price_offer_in_force(bigint, bigint, bigint, date),
     backout.advance_bill_date(date, smallint),
     backout.parse_usage_timestamp(text)

@@ -138,7 +138,7 @@ CREATE TABLE backout.usage_txn (
     created_at        timestamptz NOT NULL DEFAULT now(),
     exclusion_qualifiers jsonb,          -- discard_usage's optional_transaction_qualifiers
     overwrite_counter integer CHECK (overwrite_counter >= 0),  -- an event: how many of its pair it replaced
-    sid               bigint,            -- subscriber id (events' optional sid)
+    sid               bigint,            -- subscriber id (BillRun's sid): optional on files, staged rows and events
     PRIMARY KEY (client_id, txn_id),
     FOREIGN KEY (client_id, acct_no) REFERENCES backout.account,
     FOREIGN KEY (client_id, usage_type_no) REFERENCES backout.usage_type,
@@ -162,6 +162,8 @@ CREATE INDEX usage_txn_acct_date_idx ON backout.usage_txn (client_id, acct_no, u
 -- by billing batch (undo); partial: most usage waiting for billing is NULL here
 CREATE INDEX usage_txn_billing_batch_idx ON backout.usage_txn (client_id, billing_batch_id)
     WHERE billing_batch_id IS NOT NULL;
+-- by subscriber (BillRun's queries by sid); partial: most usage has none
+CREATE INDEX usage_txn_sid_idx ON backout.usage_txn (client_id, sid) WHERE sid IS NOT NULL;
 -- by client record id (discard_usage, history)
 CREATE INDEX usage_txn_client_record_id_idx ON backout.usage_txn (client_id, client_record_id)
     WHERE client_record_id IS NOT NULL;
@@ -302,6 +304,7 @@ CREATE UNLOGGED TABLE backout.usage_staging (
     qualifier_2      text,
     qualifier_3      text,
     qualifier_4      text,
+    sid              text,                -- subscriber id (digits), optional (0.4.1)
     PRIMARY KEY (client_id, file_name, staging_id)
 );
 

@@ -4,13 +4,13 @@
 //! in `failed_records` (23002 not found, 23003 billed, 23004 ambiguous client_record_id, 23005 already
 //! discarded) while the others still are (23001 overall).
 use crate::access::{self, as_owner, Level};
-use crate::locks;
-use crate::reply::{first_value, read_value};
 use crate::balances::{self, EMPTIED_BUCKETS, SUBTRACT_GONE};
+use crate::dimensioned::Dimensioned;
+use crate::locks;
+use crate::raw_jsonb::RawJsonb;
+use crate::reply::{first_value, read_value};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use crate::dimensioned::Dimensioned;
-use crate::raw_jsonb::RawJsonb;
 
 const MAX_RECORDS: usize = 10_000;
 const MISSING: i64 = 1010;
@@ -46,7 +46,10 @@ impl Keys {
 }
 
 /// An array argument's elements, refused when it has more than one dimension.
-fn one_dimension<T>(array: Option<Dimensioned<T>>, field: &str) -> Result<Option<Vec<Option<T>>>, AriaError> {
+fn one_dimension<T>(
+    array: Option<Dimensioned<T>>,
+    field: &str,
+) -> Result<Option<Vec<Option<T>>>, AriaError> {
     match array {
         Some(a) if a.ndims > 1 => Err(invalid(format!(
             "{field} must be a one-dimensional array, not {} dimensions",
@@ -672,7 +675,8 @@ const HISTORY_BY_DAYS: &str = r#"
 /// The first whole day at or after `from`, and the day after the last whole day up to `to` (inclusive,
 /// to the microsecond).
 const WHOLE_DAYS_FROM: &str = "CASE WHEN $3 = date_trunc('day', $3) THEN $3 ELSE date_trunc('day', $3) + interval '1 day' END";
-const WHOLE_DAYS_TO: &str = "coalesce(date_trunc('day', $4 + interval '1 microsecond'), 'infinity'::timestamp)";
+const WHOLE_DAYS_TO: &str =
+    "coalesce(date_trunc('day', $4 + interval '1 microsecond'), 'infinity'::timestamp)";
 
 impl History {
     /// Whether every filter is one that usage_day_count keeps apart.
@@ -685,7 +689,11 @@ impl History {
 
     fn sql(&self) -> String {
         let (query, page_from, page_skip) = if self.countable_by_day() {
-            (HISTORY_BY_DAYS, "(SELECT at FROM start)", "(SELECT skip FROM start)")
+            (
+                HISTORY_BY_DAYS,
+                "(SELECT at FROM start)",
+                "(SELECT skip FROM start)",
+            )
         } else {
             (HISTORY_BY_RECORDS, "'-infinity'::timestamp", "$15")
         };

@@ -6,10 +6,10 @@
 //! deletes the files' usage with its balance contribution and their stats rows in one transaction (and,
 //! with `undo_billing`, first reverses the billing of the accounts that billed that usage).
 use crate::access::{self, as_owner, require_client, Level};
-use crate::batches::{Batch, Kind};
+use crate::balances::{EMPTIED_BUCKETS, SUBTRACT_GONE};
+use crate::batches::{Batch, Kind, Shown};
 use crate::ingest::file_name_problem;
 use crate::reply::{first_value, required, required_batch_key, Outcome, PlanShape, Rejection};
-use crate::balances::{EMPTIED_BUCKETS, SUBTRACT_GONE};
 use crate::reversal::{self, Reversed, Target};
 use crate::{locks, worker};
 use pgrx::prelude::*;
@@ -27,6 +27,13 @@ pub const KIND: Kind = Kind {
     id_column: "backout_batch_id",
     run: run_backout,
     release: release_claims,
+    shown: Shown {
+        request: "format('file_names=%s undo_billing=%s', file_names, undo_billing)",
+        user: "coalesce(user_id, submitted_by)",
+        counts: "jsonb_build_object('transactions_deleted', transactions_deleted, 'cdr_stats_deleted', cdr_stats_deleted,
+                                    'billing_records_reversed', billing_records_reversed, 'accounts_reset', accounts_reset,
+                                    'files_not_found', files_not_found, 'attempts', attempts)",
+    },
 };
 
 /// `file_names` split on commas, checked element by element (1-based in messages), duplicates dropped.
@@ -279,7 +286,12 @@ fn refused(request: &Request, rejection: Rejection) -> Answer {
 fn submit(request: &Request) -> Answer {
     let checked = check(request);
     if !access::may_file_under(request.client_id) {
-        return refused(request, checked.err().unwrap_or_else(|| access::unknown_client(request.client_id)));
+        return refused(
+            request,
+            checked
+                .err()
+                .unwrap_or_else(|| access::unknown_client(request.client_id)),
+        );
     }
     let (id, outcome) = match (slot(request.client_id, request.batch_id), &checked) {
         (Slot::Completed(id, done), Ok(files)) if done == *files => {
@@ -527,24 +539,12 @@ const DELETE_FILES: &str = r#"
             ORDER BY g.file_name, b.billing_batch_id
             LIMIT 1)"#;
 
+/// The request as the claim read it (columns of `backout_batch`).
+#[derive(serde::Deserialize)]
 struct BackoutRequest {
+    #[serde(rename = "file_list")]
     files: Vec<String>,
     undo_billing: bool,
-}
-
-/// The request as the claim read it (the batch's row as json).
-fn request_of(batch: &Batch) -> BackoutRequest {
-    BackoutRequest {
-        files: batch.request["file_list"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        undo_billing: batch.request["undo_billing"].as_bool().unwrap_or(false),
-    }
 }
 
 /// Read after the locks were taken, with a fresh snapshot (the read-write SPI path).
@@ -574,7 +574,11 @@ fn delete_files(client_id: i64, files: &[String]) -> Outcome<(i64, i64)> {
     let sql = DELETE_FILES
         .replace("{subtract}", SUBTRACT_GONE)
         .replace("{emptied}", EMPTIED_BUCKETS);
-    let deleted = reversal::delete_usage(PlanShape::Generic, &sql, &[client_id.into(), files.to_vec().into()]);
+    let deleted = reversal::delete_usage(
+        PlanShape::Generic,
+        &sql,
+        &[client_id.into(), files.to_vec().into()],
+    );
     reversal::drop_emptied(client_id, &deleted);
     match deleted.billed {
         Some(problem) => Err(Rejection::new(BILLED_USAGE, problem)),
@@ -596,7 +600,7 @@ fn undo_billing_of(client_id: i64, files: &[String], batch_id: Uuid) -> Outcome<
 /// buckets in the same order); with it, it rewrites billing and so holds the client exclusively.
 fn run_backout(batch: &Batch) -> Outcome<()> {
     let (client_id, batch_id) = (batch.client_id, batch.batch_id);
-    let request = request_of(batch);
+    let request: BackoutRequest = batch.request()?;
     crate::batches::report_step("waiting for the client and file locks");
     if request.undo_billing {
         locks::lock_client_exclusive(client_id);

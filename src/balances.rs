@@ -19,8 +19,9 @@ pub(crate) use usage_reaches_contract;
 /// CTEs `per_bucket` and `balances` over a relation `delta` of signed contributions (acct_no,
 /// usage_type_no, usage_date, units, amount, adds): added usage counts positive (`adds` true), removed
 /// usage negative, a replacement both.  A bucket is created by the first usage added to it (as ingest
-/// always did), never by a removal alone: usage that reached no bucket when it was added (its contract
-/// came later) is not taken out of one.  Buckets are locked in (account, period) order, the one order
+/// always did), never by a removal alone, and a bucket created here holds only what was added: usage
+/// that reached no bucket when it was added (its contract came later) is not taken out of one (a re-rated
+/// line whose bucket does not exist yet adds its new amount, and takes nothing away).  Buckets are locked in (account, period) order, the one order
 /// every writer uses, so writers sharing a client never deadlock.  `balances` returns the changed buckets
 /// with their new consumption ($1 = client_id).
 macro_rules! apply_deltas {
@@ -28,7 +29,8 @@ macro_rules! apply_deltas {
         concat!(
             r#"
     per_bucket AS MATERIALIZED (
-        SELECT c.acct_no, c.period_start, sum(u.amount) AS amount, sum(u.units) AS units, bool_or(u.adds) AS adds
+        SELECT c.acct_no, c.period_start, sum(u.amount) AS amount, sum(u.units) AS units, bool_or(u.adds) AS adds,
+               sum(u.amount) FILTER (WHERE u.adds) AS added_amount, sum(u.units) FILTER (WHERE u.adds) AS added_units
         FROM delta u
         JOIN backout.commitment_contract c ON c.client_id = $1 AND "#,
             $crate::balances::usage_reaches_contract!(),
@@ -36,10 +38,12 @@ macro_rules! apply_deltas {
         GROUP BY c.acct_no, c.period_start),
     balances AS (
         INSERT INTO backout.commitment_balance AS cb (client_id, acct_no, period_start, consumed_amount, consumed_units)
-        SELECT $1, p.acct_no, p.period_start, p.amount, p.units
+        SELECT $1, p.acct_no, p.period_start,
+               CASE WHEN e.found THEN p.amount ELSE p.added_amount END, CASE WHEN e.found THEN p.units ELSE p.added_units END
         FROM per_bucket p
-        WHERE p.adds OR EXISTS (SELECT FROM backout.commitment_balance e
-                                WHERE e.client_id = $1 AND e.acct_no = p.acct_no AND e.period_start = p.period_start)
+        LEFT JOIN LATERAL (SELECT true AS found FROM backout.commitment_balance e
+                           WHERE e.client_id = $1 AND e.acct_no = p.acct_no AND e.period_start = p.period_start) e ON true
+        WHERE p.adds OR e.found
         ORDER BY p.acct_no, p.period_start  -- the lock order of every writer
         ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
            SET consumed_amount = cb.consumed_amount + excluded.consumed_amount,
@@ -49,6 +53,7 @@ macro_rules! apply_deltas {
         )
     };
 }
+pub(crate) use apply_deltas;
 
 /// CTEs taking the contribution of deleted usage (a relation `gone` with acct_no, usage_type_no,
 /// usage_date, units, amount, is_excluded) out of the buckets: `delta`, then `apply_deltas!`.  Discarded

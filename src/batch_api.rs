@@ -245,9 +245,85 @@ fn cancel_batch(
     }))
 }
 
-/// Delete finished audit rows older than `older_than` (undo and backout batches, clears, discards,
-/// refusals);
-/// PROCESSING batches are never touched.  Admins only; schedulable with pg_cron.
+/// The rows of the operations that run at once (clear, discard, usage events) in `backout.operations`,
+/// after every batch kind's.
+const SYNCHRONOUS_OPERATIONS: &str = r#"
+    SELECT client_id, 'clear', clear_id::text,
+           format('schedule_date=%s', requested_schedule_date),
+           user_id, status, error_code, error_message,
+           create_date, create_date, finished_at, finished_at - create_date,
+           jsonb_build_object('job_schedules_deleted', job_schedules_deleted, 'items_deleted', items_deleted,
+                              'list_entries_deleted', list_entries_deleted),
+           NULL::integer, NULL::integer, NULL::text, NULL::text, NULL::bigint
+    FROM backout.job_schedule_clear
+    UNION ALL
+    SELECT client_id, 'discard', discard_id::text,
+           format('records=%s exclusion_reason_cd=%s', records_requested, exclusion_reason_cd),
+           requested_by, CASE WHEN error_code IN (0, 23001) THEN 'COMPLETED' ELSE 'ERROR' END,
+           error_code::text, error_msg, created_at, created_at, created_at, interval '0',
+           jsonb_build_object('records_requested', records_requested, 'records_discarded', records_discarded,
+                              'records_failed', records_failed),
+           NULL::integer, NULL::integer, NULL::text, NULL::text, NULL::bigint
+    FROM backout.discard_request
+    UNION ALL
+    SELECT client_id, operation, request_id::text,
+           format('mode=%s', mode),
+           requested_by, CASE WHEN error_message IS NULL THEN 'COMPLETED' ELSE 'ERROR' END,
+           CASE WHEN error_message IS NOT NULL THEN 'INVALID_INPUT' END, error_message,
+           created_at, created_at, created_at, interval '0',
+           CASE operation
+             WHEN 'post' THEN jsonb_build_object('events_requested', events_requested, 'events_posted', events_posted,
+                                                 'events_overwritten', events_overwritten, 'events_erred', events_erred)
+             ELSE jsonb_build_object('criteria_requested', events_requested, 'events_voided', events_voided,
+                                     'criteria_erred', events_erred) END,
+           NULL::integer, NULL::integer, NULL::text, NULL::text, NULL::bigint
+    FROM backout.usage_event_request"#;
+
+/// (Re)defines `backout.operations`: every registered batch kind's rows, then the synchronous operations'.
+/// Run by the install and upgrade scripts, as the extension's owner.  `CREATE OR REPLACE VIEW` resets the
+/// view's options, hence `security_invoker` here: row-level security applies through it.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+pub fn define_operations_view() {
+    Spi::run(&format!(
+        "CREATE OR REPLACE VIEW backout.operations WITH (security_invoker = true) AS
+         SELECT * FROM ({} UNION ALL {SYNCHRONOUS_OPERATIONS}) AS o
+         ORDER BY created_at DESC, operation, operation_id",
+        batches::operations_sql()
+    ))
+    .expect("define backout.operations");
+}
+
+/// The audit rows of the operations that run at once, each with the column that dates it.
+const SYNCHRONOUS_AUDIT: [(&str, &str); 4] = [
+    ("job_schedule_clear", "finished_at"),
+    ("discard_request", "created_at"),
+    ("usage_event_request", "created_at"),
+    ("access_refusal", "last_refused_at"),
+];
+
+/// prune_audit's statement: a CTE per batch kind (from the registry) and per synchronous audit table.
+fn prune_sql() -> String {
+    let mut ctes = vec!["cutoff AS (SELECT pg_catalog.now() - $1::interval AS t)".to_owned()];
+    let mut counts = vec![];
+    for (table, cte) in batches::prune_ctes() {
+        counts.push(format!(
+            "SELECT '{table}', (SELECT count(*) FROM {})",
+            cte.split_whitespace().next().expect("cte name")
+        ));
+        ctes.push(cte);
+    }
+    for (i, (table, dated_by)) in SYNCHRONOUS_AUDIT.iter().enumerate() {
+        ctes.push(format!(
+            "done_{i} AS (DELETE FROM backout.{table} d USING cutoff WHERE d.{dated_by} < cutoff.t RETURNING 1)"
+        ));
+        counts.push(format!("SELECT '{table}', (SELECT count(*) FROM done_{i})"));
+    }
+    format!("WITH {} {}", ctes.join(", "), counts.join(" UNION ALL "))
+}
+
+/// Delete finished audit rows older than `older_than` (every batch kind's, clears, discards, usage event
+/// requests, refusals); PROCESSING batches are never touched.  Admins only; schedulable with pg_cron.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 fn prune_audit(
@@ -259,39 +335,15 @@ fn prune_audit(
     };
     let rows = access::as_owner(|| {
         Spi::connect_mut(|spi| {
-            spi.update(
-                "WITH cutoff AS (SELECT pg_catalog.now() - $1::interval AS t),
-                 undo AS (DELETE FROM backout.undo_batch b USING cutoff
-                          WHERE b.status <> 'PROCESSING' AND COALESCE(b.update_date, b.create_date) < cutoff.t
-                          RETURNING 1),
-                 backout AS (DELETE FROM backout.backout_batch b USING cutoff
-                             WHERE b.status <> 'PROCESSING' AND COALESCE(b.update_date, b.create_date) < cutoff.t
-                             RETURNING 1),
-                 clears AS (DELETE FROM backout.job_schedule_clear c USING cutoff
-                            WHERE c.finished_at < cutoff.t RETURNING 1),
-                 discards AS (DELETE FROM backout.discard_request d USING cutoff
-                              WHERE d.created_at < cutoff.t RETURNING 1),
-                 event_requests AS (DELETE FROM backout.usage_event_request r USING cutoff
-                                    WHERE r.created_at < cutoff.t RETURNING 1),
-                 refusals AS (DELETE FROM backout.access_refusal r USING cutoff
-                              WHERE r.last_refused_at < cutoff.t RETURNING 1)
-                 SELECT 'undo_batch', (SELECT count(*) FROM undo)
-                 UNION ALL SELECT 'backout_batch', (SELECT count(*) FROM backout)
-                 UNION ALL SELECT 'job_schedule_clear', (SELECT count(*) FROM clears)
-                 UNION ALL SELECT 'discard_request', (SELECT count(*) FROM discards)
-                 UNION ALL SELECT 'usage_event_request', (SELECT count(*) FROM event_requests)
-                 UNION ALL SELECT 'access_refusal', (SELECT count(*) FROM refusals)",
-                None,
-                &[older_than.into()],
-            )
-            .expect("prune audit")
-            .map(|r| {
-                (
-                    r.get::<String>(1).expect("table").unwrap_or_default(),
-                    r.get::<i64>(2).expect("count").unwrap_or(0),
-                )
-            })
-            .collect::<Vec<_>>()
+            spi.update(&prune_sql(), None, &[older_than.into()])
+                .expect("prune audit")
+                .map(|r| {
+                    (
+                        r.get::<String>(1).expect("table").unwrap_or_default(),
+                        r.get::<i64>(2).expect("count").unwrap_or(0),
+                    )
+                })
+                .collect::<Vec<_>>()
         })
     });
     TableIterator::new(rows)

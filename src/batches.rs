@@ -1,5 +1,7 @@
 //! The asynchronous batch engine.  It knows no batch kind: lib.rs registers the kinds when the library is
-//! loaded (`register`), each with its audit table and its work.
+//! loaded (`register`), each with its audit table, its work and its row in `backout.operations`.  Every
+//! statement that concerns batches of any kind (the queue, the runner start check, clear's busy check,
+//! prune_audit, the operations view) is built from the registry, so a kind is one module and one entry.
 //!
 //! A batch is a row of its kind's table, queued in submission order (`queue_seq`: one sequence for every
 //! kind).  A client's batches run one at a time, in that order.  Running one takes two transactions:
@@ -37,13 +39,45 @@ pub struct Kind {
     pub run: fn(&Batch) -> Outcome<()>,
     /// Frees what the request holds while PROCESSING (backout: its file claims), once it ends.
     pub release: fn(client_id: i64, batch_id: Uuid),
+    /// Its rows in `backout.operations`.
+    pub shown: Shown,
 }
 
-/// A claimed batch: its row as the claim read it (`request`, as json).
+/// A kind's row in `backout.operations`: SQL expressions over its table's columns (constants).
+pub struct Shown {
+    /// The request in words (text).
+    pub request: &'static str,
+    /// Who asked (text).
+    pub user: &'static str,
+    /// What it did (jsonb).
+    pub counts: &'static str,
+}
+
+/// A claimed batch: its row as the claim read it (`request`, as json; `Batch::request` reads it as the
+/// kind's struct).
 pub struct Batch {
     pub client_id: i64,
     pub batch_id: Uuid,
-    pub request: serde_json::Value,
+    pub row: serde_json::Value,
+}
+
+impl Batch {
+    /// The request as the kind's typed struct (its fields named as its table's columns).
+    pub fn request<T: serde::de::DeserializeOwned>(&self) -> Outcome<T> {
+        T::deserialize(&self.row).map_err(|e| {
+            Rejection::new(
+                SYSTEM_ERROR,
+                format!("the batch's request cannot be read: {e}"),
+            )
+        })
+    }
+}
+
+/// A `date` column of a request (`YYYY-MM-DD` in the row's json).
+pub fn day<'de, D: serde::Deserializer<'de>>(from: D) -> Result<pgrx::datum::Date, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(from)?;
+    crate::dates::parse_day(&text)
+        .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a date")))
 }
 
 /// For kinds that hold nothing while PROCESSING.
@@ -105,8 +139,9 @@ pub static BATCH_TIMEOUT_MS: pgrx::guc::GucSetting<i32> =
 // ---------------------------------------------------------------------------------------------------
 // Claim
 
-/// One SELECT per kind (`{kind}` = its index in the registry, `{table}`, `{id}` = its id column), as a
-/// UNION ALL.  Table and column names are constants of the registry, never user input.
+/// One SELECT per kind (`{kind}` = its index in the registry, `{name}`, `{table}`, `{id}` = its id
+/// column, `{request}`, `{user}`, `{counts}` = its `Shown`), as a UNION ALL.  Table and column names are
+/// constants of the registry, never user input.
 fn over_kinds(select: &str) -> String {
     kinds()
         .iter()
@@ -114,11 +149,57 @@ fn over_kinds(select: &str) -> String {
         .map(|(i, k)| {
             select
                 .replace("{kind}", &i.to_string())
+                .replace("{name}", k.name)
                 .replace("{table}", k.table)
                 .replace("{id}", k.id_column)
+                .replace("{request}", k.shown.request)
+                .replace("{user}", k.shown.user)
+                .replace("{counts}", k.shown.counts)
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ")
+}
+
+/// One row per PROCESSING batch of any kind (`$1` = a client, or NULL for every client): its kind's name
+/// and id, as `'undo <id>'`.
+pub fn processing_sql() -> String {
+    over_kinds(
+        "SELECT '{name} ' || {id} FROM {table}
+         WHERE status = 'PROCESSING' AND ($1::bigint IS NULL OR client_id = $1)",
+    )
+}
+
+/// The rows of every kind in `backout.operations` (see `batch_api::define_operations_view`).
+pub fn operations_sql() -> String {
+    over_kinds(
+        "SELECT client_id, '{name}'::text AS operation, {id}::text AS operation_id, {request} AS request,
+                {user} AS user_id, status, error_code, error_message,
+                create_date AS created_at, start_date AS started_at,
+                CASE WHEN status <> 'PROCESSING' THEN update_date END AS finished_at,
+                CASE WHEN status <> 'PROCESSING' THEN update_date - create_date END AS duration,
+                {counts} AS counts, run_attempts, runner_pid, last_error, error_sqlstate, queue_seq
+         FROM {table}",
+    )
+}
+
+/// For prune_audit: per kind, its table's name (without the schema) and a CTE (`kind_<n>`) deleting its
+/// finished rows last changed before `cutoff.t`.
+pub fn prune_ctes() -> Vec<(String, String)> {
+    kinds()
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            (
+                k.table.trim_start_matches("backout.").to_owned(),
+                format!(
+                    "kind_{i} AS (DELETE FROM {table} b USING cutoff
+                      WHERE b.status <> 'PROCESSING' AND COALESCE(b.update_date, b.create_date) < cutoff.t
+                      RETURNING 1)",
+                    table = k.table
+                ),
+            )
+        })
+        .collect()
 }
 
 /// The union of every kind's PROCESSING rows: kind index, client, id, queue position, due time.
@@ -187,7 +268,11 @@ fn free_batch_row_sql(kind: &Kind) -> String {
 /// not an advisory lock: no role but the extension's owner can lock the audit rows, so nobody can hold a
 /// batch to keep it from running.
 pub fn take_if_idle(kind: &Kind, client_id: i64, batch_id: Uuid) -> bool {
-    first_value::<i32>(&free_batch_row_sql(kind), &[batch_id.into(), client_id.into()]).is_some()
+    first_value::<i32>(
+        &free_batch_row_sql(kind),
+        &[batch_id.into(), client_id.into()],
+    )
+    .is_some()
 }
 
 /// The run holds its batch's row for its whole transaction: whatever ends that transaction (a commit, an
@@ -232,7 +317,7 @@ fn mark_claimed(kind: &'static Kind, client_id: i64, batch_id: Uuid) -> Option<C
             batch: Batch {
                 client_id: row.get::<i64>(1).expect("client_id").expect("client_id"),
                 batch_id,
-                request: serde_json::from_str(&request).unwrap_or(serde_json::Value::Null),
+                row: serde_json::from_str(&request).unwrap_or(serde_json::Value::Null),
             },
             run_as: row.get::<pg_sys::Oid>(2).expect("run_as").expect("run_as"),
             attempts: row.get::<i32>(3).expect("attempts").unwrap_or(1),
@@ -263,7 +348,7 @@ pub fn claim_next(scope: &Scope) -> Option<Claim> {
 
 /// Runs `work` in a subtransaction: kept when it returns Ok, rolled back when it returns Err or raises
 /// (the error's SQLSTATE is kept in the rejection).
-fn in_subtransaction<R>(work: impl FnOnce() -> Outcome<R>) -> Outcome<R> {
+pub(crate) fn in_subtransaction<R>(work: impl FnOnce() -> Outcome<R>) -> Outcome<R> {
     // SAFETY: the standard PL exception-block dance (pl_exec.c): remember the caller's memory context
     // and resource owner, and restore both whichever way the subtransaction ends.
     unsafe {
@@ -692,6 +777,90 @@ mod tests {
             sqlstate_text(PgSqlErrorCode::ERRCODE_DIVISION_BY_ZERO as i32),
             "22012"
         );
+    }
+
+    /// A PROCESSING row of `kind` for `client_id`: its NOT NULL columns without a default filled with a
+    /// value of their type.  Returns its id as text.
+    fn processing_row(kind: &Kind, client_id: i64) -> String {
+        let (schema, table) = kind.table.split_once('.').expect("qualified");
+        let filled = Spi::get_one_with_args::<String>(
+            "SELECT coalesce(string_agg(format(', %I', a.attname), ''), '') || ') VALUES ($1, ''PROCESSING'''
+                    || coalesce(string_agg(format(', %L::%s', CASE t.typcategory WHEN 'N' THEN '0' WHEN 'B' THEN 'false'
+                                                   WHEN 'A' THEN '{}' WHEN 'D' THEN '2000-01-01'
+                                                   ELSE 'registry test' END,
+                                                 format_type(a.atttypid, a.atttypmod)), ''), '')
+             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+             WHERE a.attrelid = format('%I.%I', $1, $2)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+               AND a.attnotnull AND NOT a.atthasdef AND a.attname NOT IN ('client_id', 'status')",
+            &[schema.into(), table.into()],
+        )
+        .expect("columns")
+        .unwrap_or_default();
+        Spi::get_one_with_args::<String>(
+            &format!(
+                "INSERT INTO {} (client_id, status{filled}) RETURNING {}::text",
+                kind.table, kind.id_column
+            ),
+            &[client_id.into()],
+        )
+        .expect("insert")
+        .expect("id")
+    }
+
+    /// A kind is one module and one registration: every statement about batches of any kind (the runner
+    /// start check, clear's busy check, the operations view, prune_audit) sees every registered kind.
+    #[pg_test]
+    fn every_registered_kind_is_in_every_statement_about_batches() {
+        assert!(!kinds().is_empty());
+        let day = Spi::get_one::<Timestamp>("SELECT '2030-01-01'::timestamp")
+            .expect("day")
+            .expect("day");
+        for (i, kind) in kinds().iter().enumerate() {
+            let client_id = 990_001 + i as i64;
+            let id = processing_row(kind, client_id);
+            assert!(
+                crate::worker::batches_waiting(),
+                "{}: runner start",
+                kind.name
+            );
+            let busy = crate::clear::reject_busy(client_id, day).expect_err(kind.name);
+            assert!(
+                busy.message.contains(&id),
+                "{}: {}",
+                kind.name,
+                busy.message
+            );
+            assert_eq!(
+                Spi::get_one_with_args::<String>(
+                    "SELECT operation FROM backout.operations WHERE client_id = $1 AND operation_id = $2",
+                    &[client_id.into(), id.clone().into()],
+                )
+                .expect("operations"),
+                Some(kind.name.to_owned()),
+                "{}: backout.operations",
+                kind.name
+            );
+            Spi::run_with_args(
+                &format!(
+                    "UPDATE {} SET status = 'COMPLETED', update_date = now() - interval '2 days' WHERE client_id = $1",
+                    kind.table
+                ),
+                &[client_id.into()],
+            )
+            .expect("finish");
+            assert!(
+                !crate::worker::batches_waiting(),
+                "{}: nothing waits",
+                kind.name
+            );
+            Spi::run("SELECT * FROM backout.prune_audit('1 day')").expect("prune");
+            let left = Spi::get_one_with_args::<i64>(
+                &format!("SELECT count(*) FROM {} WHERE client_id = $1", kind.table),
+                &[client_id.into()],
+            )
+            .expect("count");
+            assert_eq!(left, Some(0), "{}: prune_audit", kind.name);
+        }
     }
 
     #[pg_test]

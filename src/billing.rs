@@ -260,6 +260,7 @@ fn run(client_id: Option<i64>, billing_date: Option<&str>) -> Outcome<Billed> {
     let day = parse_billing_date(billing_date, "billing_date")?;
     let client_id = require_client(client_id, Level::Operator, "run_billing")?;
     locks::lock_client_exclusive(client_id);
+    crate::billrun::reset::reject_pending_reset(client_id)?;
     reject_existing_schedule(client_id, day)?;
     reject_unpriced_true_up(client_id, day)?;
     Ok(bill(client_id, day))

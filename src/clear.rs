@@ -57,7 +57,7 @@ fn counts(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Counts {
     })
 }
 
-fn reject_busy(client_id: i64, day: Timestamp) -> Outcome<()> {
+pub(crate) fn reject_busy(client_id: i64, day: Timestamp) -> Outcome<()> {
     if let Some(job) = first_value::<String>(
         "SELECT job_type FROM backout.job_schedule
          WHERE client_id = $1 AND schedule_date = $2 AND status = 'RUNNING' LIMIT 1",
@@ -69,11 +69,8 @@ fn reject_busy(client_id: i64, day: Timestamp) -> Outcome<()> {
         ));
     }
     match first_value::<String>(
-        "SELECT 'undo ' || undo_batch_id FROM backout.undo_batch WHERE client_id = $1 AND status = 'PROCESSING'
-         UNION ALL
-         SELECT 'backout ' || backout_batch_id FROM backout.backout_batch WHERE client_id = $1 AND status = 'PROCESSING'
-         LIMIT 1",
-        &[client_id.into()],
+        &format!("{} LIMIT 1", crate::batches::processing_sql()),
+        &[Some(client_id).into()],
     ) {
         None => Ok(()),
         Some(op) => Err(Rejection::new(

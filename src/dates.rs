@@ -85,6 +85,17 @@ pub fn parse_day(text: &str) -> Option<Date> {
     Some(Date::new_unchecked(year as isize, month, day))
 }
 
+/// An ISO 8601 day or day and time (`YYYY-MM-DD`, `YYYY-MM-DDTHH:mm:ss`, or with a space for the `T`), as
+/// `YYYY-MM-DD HH:mm:ss` (a day alone is its midnight).
+pub fn iso_date_time(text: &str) -> Option<String> {
+    let canonical = match text.len() {
+        10 => format!("{text} 00:00:00"),
+        19 if text.as_bytes()[10] == b'T' => text.replacen('T', " ", 1),
+        _ => text.to_owned(),
+    };
+    parse_date_time(&canonical).map(|_| canonical)
+}
+
 /// `YYYY-MM-DD`, whatever the session's DateStyle (messages are part of the API).
 pub fn iso_day(day: Date) -> String {
     format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day())

@@ -2,8 +2,8 @@
 //! multi-dimensional array into its elements, so `ARRAY[[1, 2], [3, 4]]` would read as four keys; the
 //! operations refuse such an argument instead.
 use pgrx::callconv::{Arg, ArgAbi};
-use pgrx::prelude::*;
 use pgrx::datum::UnboxDatum;
+use pgrx::prelude::*;
 use pgrx::{pg_sys, FromDatum};
 
 pub struct Dimensioned<T> {

@@ -29,29 +29,35 @@ pub struct Source {
 macro_rules! file_columns {
     () => {
         "NULL::text AS reference_id, NULL::text AS sequence_id, NULL::text AS usage_uom,
-           NULL::text AS sid, false AS event, 'client_acct_id' AS account_key, 'usage_date' AS date_key,
-           'units' AS units_key"
+           false AS event, 'client_acct_id' AS account_key, 'usage_date' AS date_key, 'units' AS units_key"
     };
 }
 
 /// Records of a jsonb array: one row per element; `shape_error` flags non-objects and unknown keys.
-const JSON_SOURCE: Source = Source { sql: JSON_RECORDS, shape: PlanShape::Generic };
-const JSON_RECORDS: &str = concat!(r#"
+const JSON_SOURCE: Source = Source {
+    sql: JSON_RECORDS,
+    shape: PlanShape::Generic,
+};
+const JSON_RECORDS: &str = concat!(
+    r#"
     SELECT r.ord AS record_no,
            r.e->>'record_id' AS record_id, r.e->>'acct_no' AS acct_no, r.e->>'client_acct_id' AS client_acct_id,
            r.e->>'usage_type_code' AS usage_type_code, r.e->>'usage_date' AS usage_date, r.e->>'units' AS units,
            r.e->>'client_record_id' AS client_record_id,
            r.e->>'qualifier_1' AS qualifier_1, r.e->>'qualifier_2' AS qualifier_2,
-           r.e->>'qualifier_3' AS qualifier_3, r.e->>'qualifier_4' AS qualifier_4,
+           r.e->>'qualifier_3' AS qualifier_3, r.e->>'qualifier_4' AS qualifier_4, r.e->>'sid' AS sid,
            CASE WHEN jsonb_typeof(r.e) <> 'object' THEN 'is not a JSON object'
                 ELSE (SELECT format('has unknown key "%s"', k) FROM jsonb_object_keys(r.e) AS k
                       WHERE k <> ALL (ARRAY['record_id', 'acct_no', 'client_acct_id', 'usage_type_code',
                                             'usage_date', 'units', 'client_record_id', 'qualifier_1',
-                                            'qualifier_2', 'qualifier_3', 'qualifier_4'])
+                                            'qualifier_2', 'qualifier_3', 'qualifier_4', 'sid'])
                       ORDER BY k LIMIT 1)
            END AS shape_error,
-           "#, file_columns!(), r#"
-    FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#);
+           "#,
+    file_columns!(),
+    r#"
+    FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#
+);
 
 /// Records staged for a file, in the order they were COPYed: the rows seen when the call started ($3 =
 /// their staging ids), so that rows COPYed meanwhile are neither ingested unchecked nor deleted unread.
@@ -60,19 +66,56 @@ const JSON_RECORDS: &str = concat!(r#"
 /// for a big first file on a fresh install).  The join is pinned to a hash (PlanShape::GenericHashed): on a
 /// staging table never analyzed the planner takes the file's rows for one and would rescan the ids once per
 /// row.  Costs a hash of the client's accounts per file (about 2 ms for 10,000 accounts).
-const STAGING_SOURCE: Source = Source { sql: STAGING_RECORDS, shape: PlanShape::GenericHashed };
-const STAGING_RECORDS: &str = concat!(r#"
+const STAGING_SOURCE: Source = Source {
+    sql: STAGING_RECORDS,
+    shape: PlanShape::GenericHashed,
+};
+const STAGING_RECORDS: &str = concat!(
+    r#"
     SELECT row_number() OVER (ORDER BY s.staging_id) AS record_no,
            s.record_id, s.acct_no, s.client_acct_id, s.usage_type_code, s.usage_date, s.units,
-           s.client_record_id, s.qualifier_1, s.qualifier_2, s.qualifier_3, s.qualifier_4,
+           s.client_record_id, s.qualifier_1, s.qualifier_2, s.qualifier_3, s.qualifier_4, s.sid,
            NULL::text AS shape_error,
-           "#, file_columns!(), r#"
+           "#,
+    file_columns!(),
+    r#"
     FROM pg_catalog.unnest($3::bigint[]) AS seen(staging_id)
-    JOIN backout.usage_staging s ON s.client_id = $1 AND s.file_name = $2 AND s.staging_id = seen.staging_id"#);
+    JOIN backout.usage_staging s ON s.client_id = $1 AND s.file_name = $2 AND s.staging_id = seen.staging_id"#
+);
+
+/// The rows of relation `$from` (record_no, usage_type_no, res_acct_no, usage_ts, ...) with the price in
+/// force on their usage day (`price_offer_id`, `unit_price`; NULL when none), for client $1:
+/// backout.price_offer_in_force's rule (the account's custom price if any, else the standard one; of those
+/// the latest effective_from on or before the usage day) as two joins on (usage type, account) that can be
+/// hashed, then the best version per record: set-based, so that no statistics can turn it into a scan of
+/// the price table per record (as the per-record lookup did on a price table analyzed while it was empty).
+/// Ingest rates with it, and reset_lines re-rates with it.
+macro_rules! price_in_force {
+    ($from:literal) => {
+        concat!(
+            r#"
+        SELECT DISTINCT ON (r.record_no) r.*,
+               coalesce(custom.price_offer_id, standard.price_offer_id) AS price_offer_id,
+               coalesce(custom.unit_price, standard.unit_price) AS unit_price
+        FROM "#,
+            $from,
+            r#" r
+        LEFT JOIN backout.price_offer custom
+          ON custom.client_id = $1 AND custom.usage_type_no = r.usage_type_no AND custom.acct_no = r.res_acct_no
+         AND custom.effective_from <= CAST(r.usage_ts AS date)
+        LEFT JOIN backout.price_offer standard
+          ON standard.client_id = $1 AND standard.usage_type_no = r.usage_type_no AND standard.acct_no IS NULL
+         AND standard.effective_from <= CAST(r.usage_ts AS date)
+        ORDER BY r.record_no, custom.effective_from DESC NULLS LAST, standard.effective_from DESC NULLS LAST"#
+        )
+    };
+}
+pub(crate) use price_in_force;
 
 /// Typed values and resolved references of every record ($1 = client_id); NULL where a value is invalid.
 /// A file's usage_date is a date and time; an event's start_time may be a day alone (its midnight).
-pub const RESOLVE: &str = r#"
+pub const RESOLVE: &str = concat!(
+    r#"
     parsed AS (
         SELECT s.*, coalesce(s.record_id, s.record_no::text) AS record_key,
                CASE WHEN s.acct_no ~ '^[0-9]{1,18}$' THEN s.acct_no::bigint END AS acct_no_num,
@@ -89,23 +132,10 @@ pub const RESOLVE: &str = r#"
         LEFT JOIN backout.account by_no ON by_no.client_id = $1 AND by_no.acct_no = p.acct_no_num
         LEFT JOIN backout.account by_id ON by_id.client_id = $1 AND by_id.client_acct_id = p.client_acct_id
         LEFT JOIN backout.usage_type ut ON ut.client_id = $1 AND ut.usage_type_code = p.usage_type_code),
-    -- The price in force (backout.price_offer_in_force's rule: the account's custom price if any, else the
-    -- standard one; of those the latest effective_from on or before the usage day) as two joins on
-    -- (usage type, account) that can be hashed, then the best version per record: set-based, so that no
-    -- statistics can turn it into a scan of the price table per record (as the per-record lookup did on a
-    -- price table analyzed while it was empty).
-    resolved AS (
-        SELECT DISTINCT ON (r.record_no) r.*,
-               coalesce(custom.price_offer_id, standard.price_offer_id) AS price_offer_id,
-               coalesce(custom.unit_price, standard.unit_price) AS unit_price
-        FROM referenced r
-        LEFT JOIN backout.price_offer custom
-          ON custom.client_id = $1 AND custom.usage_type_no = r.usage_type_no AND custom.acct_no = r.res_acct_no
-         AND custom.effective_from <= CAST(r.usage_ts AS date)
-        LEFT JOIN backout.price_offer standard
-          ON standard.client_id = $1 AND standard.usage_type_no = r.usage_type_no AND standard.acct_no IS NULL
-         AND standard.effective_from <= CAST(r.usage_ts AS date)
-        ORDER BY r.record_no, custom.effective_from DESC NULLS LAST, standard.effective_from DESC NULLS LAST)"#;
+    resolved AS ("#,
+    price_in_force!("referenced"),
+    ")"
+);
 
 /// Every record with its problem (the first rule it breaks), NULL when it is good: the one list of rules
 /// for files and events.
@@ -203,13 +233,27 @@ const FILE_INGEST: &str = r#"
 /// The statement `WITH src AS (source), <stages>, <tail>`: the tail is more CTEs ending in the final
 /// statement, or the final statement alone.
 pub fn pipeline(source: &Source, stages: &[&str], tail: &str) -> String {
-    let joint = if tail.trim_start().starts_with("SELECT") { " " } else { "," };
-    format!("WITH src AS ({}),{}{joint}{tail}", source.sql, stages.join(","))
+    let joint = if tail.trim_start().starts_with("SELECT") {
+        " "
+    } else {
+        ","
+    };
+    format!(
+        "WITH src AS ({}),{}{joint}{tail}",
+        source.sql,
+        stages.join(",")
+    )
 }
 
 fn file_ingest_sql(source: &Source) -> String {
     let tail = FILE_INGEST
-        .replace("{insert}", &INSERT.replace("{conflict}", "(client_id, file_name, record_key) WHERE file_name IS NOT NULL"))
+        .replace(
+            "{insert}",
+            &INSERT.replace(
+                "{conflict}",
+                "(client_id, file_name, record_key) WHERE file_name IS NOT NULL",
+            ),
+        )
         .replace("{add}", ADD_INSERTED);
     pipeline(source, &[RESOLVE], &tail)
 }
@@ -367,13 +411,18 @@ fn reject_file_being_backed_out(client_id: i64, file_name: &str) -> Outcome<()> 
 }
 
 fn first_invalid_record(source: &Source, args: &[pgrx::datum::DatumWithOid]) -> Outcome<()> {
-    let problem = with_plan(source.shape, &pipeline(source, &[RESOLVE, CHECK], FIRST_PROBLEM), args, |rows| {
-        if rows.is_empty() {
-            None
-        } else {
-            rows.first().get_one::<String>().expect("validation")
-        }
-    });
+    let problem = with_plan(
+        source.shape,
+        &pipeline(source, &[RESOLVE, CHECK], FIRST_PROBLEM),
+        args,
+        |rows| {
+            if rows.is_empty() {
+                None
+            } else {
+                rows.first().get_one::<String>().expect("validation")
+            }
+        },
+    );
     match problem {
         None => Ok(()),
         Some(problem) => Err(Rejection::invalid(problem)),

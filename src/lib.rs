@@ -13,12 +13,14 @@ mod balances;
 mod batch_api;
 mod batches;
 mod billing;
+mod billrun;
 mod clear;
 mod dates;
 mod dimensioned;
 mod ingest;
 mod legacy;
 mod locks;
+mod query;
 mod raw_jsonb;
 mod reply;
 mod reversal;
@@ -38,13 +40,13 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/batches.sql",
     name = "batches",
-    requires = ["schema"]
+    requires = ["schema", batch_api::define_operations_view]
 );
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 /// The batch kinds, handed to the engine (batches.rs) as data: adding a kind touches only its module and
 /// this list.
-static KINDS: [&batches::Kind; 2] = [&undo::KIND, &backout::KIND];
+static KINDS: [&batches::Kind; 3] = [&undo::KIND, &backout::KIND, &billrun::reset::KIND];
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

@@ -23,6 +23,11 @@ impl RawJsonb {
         }))
     }
 
+    /// A document built in Rust, as a datum of the current memory context.
+    pub fn from_value(value: serde_json::Value) -> Self {
+        RawJsonb(pgrx::JsonB(value).into_datum().expect("jsonb"))
+    }
+
     /// The value parsed into serde's tree: only once its depth is known to be small (serde refuses
     /// nesting past 128 levels with an error that would be raised, not answered).
     pub fn parse(&self) -> pgrx::JsonB {
@@ -38,6 +43,24 @@ impl FromDatum for RawJsonb {
         _: pg_sys::Oid,
     ) -> Option<Self> {
         (!is_null).then_some(RawJsonb(datum))
+    }
+
+    /// A value read from an SPI result: copied out of SPI's memory (freed when the statement's connection
+    /// ends) into `memory_context`, as is, without a trip through text.
+    unsafe fn from_datum_in_memory_context(
+        mut memory_context: pgrx::PgMemoryContexts,
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _typoid: pg_sys::Oid,
+    ) -> Option<Self> {
+        if is_null || datum.is_null() {
+            return None;
+        }
+        memory_context.switch_to(|_| {
+            // SAFETY: a non-null jsonb datum of the SPI tuple being read.
+            let copy = unsafe { pg_sys::pg_detoast_datum_copy(datum.cast_mut_ptr()) };
+            Some(RawJsonb(pg_sys::Datum::from(copy)))
+        })
     }
 }
 
@@ -61,3 +84,13 @@ unsafe impl<'fcx> ArgAbi<'fcx> for RawJsonb {
 }
 
 impl_sql_translatable!(RawJsonb, "jsonb");
+
+// SAFETY: the datum is a jsonb value allocated in the call's memory context (or given to the call).
+unsafe impl pgrx::callconv::BoxRet for RawJsonb {
+    unsafe fn box_into<'fcx>(
+        self,
+        fcinfo: &mut pgrx::callconv::FcInfo<'fcx>,
+    ) -> pgrx::datum::Datum<'fcx> {
+        unsafe { fcinfo.return_raw_datum(self.0) }
+    }
+}

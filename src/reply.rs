@@ -135,12 +135,10 @@ pub enum PlanShape {
 }
 
 fn set_local(name: &str, value: &str) -> String {
-    let previous = Spi::get_one_with_args::<String>(
-        "SELECT pg_catalog.current_setting($1)",
-        &[name.into()],
-    )
-    .expect("setting")
-    .unwrap_or_default();
+    let previous =
+        Spi::get_one_with_args::<String>("SELECT pg_catalog.current_setting($1)", &[name.into()])
+            .expect("setting")
+            .unwrap_or_default();
     Spi::run_with_args(
         "SELECT pg_catalog.set_config($1, $2, true)",
         &[name.into(), value.into()],

@@ -4,7 +4,7 @@
 //! rejected) and returns; a runner reverses every completed billing batch of the client and date in one
 //! transaction holding the client's exclusive lock.
 use crate::access::{self, as_owner, require_client, Level};
-use crate::batches::{holds_nothing, Batch, Kind, SYSTEM_ERROR};
+use crate::batches::{holds_nothing, Batch, Kind, Shown, SYSTEM_ERROR};
 use crate::billing::parse_billing_date;
 use crate::reply::{first_value, required, required_batch_key, Outcome, Rejection, NOT_FOUND};
 use crate::reversal::{self, Target};
@@ -21,6 +21,13 @@ pub const KIND: Kind = Kind {
     id_column: "undo_batch_id",
     run: run_undo,
     release: holds_nothing,
+    shown: Shown {
+        request: "format('billing_date=%s discard_usage=%s', requested_billing_date, discard_usage)",
+        user: "user_id",
+        counts: "jsonb_build_object('billing_records_reversed', total_count, 'billing_batches', billing_batches,
+                                    'accounts_reset', accounts_reset, 'usage_unbilled', usage_unbilled,
+                                    'usage_deleted', usage_deleted, 'cdr_stats_deleted', cdr_stats_deleted)",
+    },
 };
 
 struct Request<'a> {
@@ -259,21 +266,12 @@ fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
     Ok(row)
 }
 
+/// The request as the claim read it (columns of `undo_batch`).
+#[derive(serde::Deserialize)]
 struct UndoRequest {
+    #[serde(deserialize_with = "crate::batches::day")]
     billing_date: Date,
     discard_usage: bool,
-}
-
-/// The request as the claim read it (the batch's row as json).
-fn request_of(batch: &Batch) -> Outcome<UndoRequest> {
-    let billing_date = batch.request["billing_date"]
-        .as_str()
-        .and_then(crate::dates::parse_day)
-        .ok_or_else(|| Rejection::new(SYSTEM_ERROR, "the undo request has no billing date"))?;
-    Ok(UndoRequest {
-        billing_date,
-        discard_usage: batch.request["discard_usage"].as_bool().unwrap_or(false),
-    })
 }
 
 /// Every invoice of the client's completed billing batches of the date (read after the client lock was
@@ -305,7 +303,7 @@ fn target(client_id: i64, day: Date) -> Target {
 /// The batch: under the client's exclusive lock, reverse every completed run of the date.
 fn run_undo(batch: &Batch) -> Outcome<()> {
     let (client_id, batch_id) = (batch.client_id, batch.batch_id);
-    let request = request_of(batch)?;
+    let request: UndoRequest = batch.request()?;
     crate::batches::report_step("waiting for the client lock");
     locks::lock_client_exclusive(client_id);
     crate::batches::report_step("reversing billing");

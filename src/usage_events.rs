@@ -145,7 +145,8 @@ const POST: &str = r#"
             FROM (SELECT $3 -> CAST(e.record_no - 1 AS integer) AS input, e.record_no, e.verdict
                   FROM judged e WHERE e.verdict IS NOT NULL) AS j),
            (SELECT coalesce(array_agg(p.record_no ORDER BY p.record_no), '{}') FROM posted p),
-           (SELECT coalesce(array_agg(p.txn_id ORDER BY p.record_no), '{}') FROM posted p)"#;
+           (SELECT coalesce(array_agg(p.txn_id ORDER BY p.record_no), '{}') FROM posted p),
+           (SELECT count(*) FROM judged e WHERE e.verdict IS NOT NULL)"#;
 
 /// Void live events ($2 = their record numbers; $3 = why, $4 = voided_by, $5 = request id): each row
 /// locked in record order, deleted unless billed, kept in voided_usage_event when the client retains
@@ -231,8 +232,8 @@ fn void(client_id: i64, ids: &[i64], why: &str, by: &str, request: &str) -> Void
 }
 
 /// A whole call refused: `{"error": message}`.
-fn refusal(message: impl Into<String>) -> JsonB {
-    JsonB(json!({ "error": message.into() }))
+fn refusal(message: impl Into<String>) -> RawJsonb {
+    RawJsonb::from_value(json!({ "error": message.into() }))
 }
 
 /// The caller's name for the audit: the given one, else the session user.
@@ -274,7 +275,7 @@ fn array_problem(doc: Option<&RawJsonb>, field: &str, what: &str, max: i64) -> O
 
 /// The call's client, or the refusal to answer with (nothing recorded for a client the caller may not
 /// act for: it reads like an unknown one).
-fn client(client_id: Option<i64>, level: Level, function: &str) -> Result<i64, JsonB> {
+fn client(client_id: Option<i64>, level: Level, function: &str) -> Result<i64, RawJsonb> {
     access::require_client(client_id, level, function).map_err(|r| refusal(r.message))
 }
 
@@ -348,12 +349,15 @@ fn new_request_id() -> String {
     read_value::<String>("SELECT pg_catalog.gen_random_uuid()::text", &[]).expect("uuid")
 }
 
-/// One pass of a post: the events of `only` (all when empty).
+/// One pass of a post: the events of `only` (all when empty).  The answers stay jsonb datums: a call that
+/// nothing pre-empted hands them back as they are (parsing 10,000 events into serde's tree and printing
+/// them again cost more than the statement's own answer).
 struct Pass {
     inserted: i64,
     meant: i64,
-    rated: Value,
-    erred: Value,
+    rated: RawJsonb,
+    erred: RawJsonb,
+    erred_count: i64,
     record_nos: Vec<i64>,
     ids: Vec<i64>,
 }
@@ -450,16 +454,9 @@ fn post_pass(
             Pass {
                 inserted: row.get::<i64>(1).expect("inserted").unwrap_or(0),
                 meant: row.get::<i64>(2).expect("meant").unwrap_or(0),
-                rated: row
-                    .get::<JsonB>(3)
-                    .expect("rated")
-                    .map(|j| j.0)
-                    .unwrap_or(json!([])),
-                erred: row
-                    .get::<JsonB>(4)
-                    .expect("erred")
-                    .map(|j| j.0)
-                    .unwrap_or(json!([])),
+                rated: row.get::<RawJsonb>(3).expect("rated").expect("rated"),
+                erred: row.get::<RawJsonb>(4).expect("erred").expect("erred"),
+                erred_count: row.get::<i64>(7).expect("erred count").unwrap_or(0),
                 record_nos: row
                     .get::<Vec<i64>>(5)
                     .expect("record nos")
@@ -520,10 +517,19 @@ fn split_pre_empted(
 }
 
 struct Posted {
-    answer: Value,
+    answer: RawJsonb,
     posted: i64,
     overwritten: i64,
     erred: i64,
+}
+
+/// `{"rated_events": rated, "erred_events": erred}`, built from the datums as they are.
+fn answer_of(rated: &RawJsonb, erred: &RawJsonb) -> RawJsonb {
+    read_value::<RawJsonb>(
+        "SELECT pg_catalog.jsonb_build_object('rated_events', $1::jsonb, 'erred_events', $2::jsonb)",
+        &[rated.as_arg(), erred.as_arg()],
+    )
+    .expect("answer")
 }
 
 fn post(client_id: i64, events: &RawJsonb, mode: &str, by: &str, request: &str) -> Posted {
@@ -536,6 +542,14 @@ fn post(client_id: i64, events: &RawJsonb, mode: &str, by: &str, request: &str) 
         let (pass, voided) = post_pass(client_id, events, mode, &only, by, request);
         overwritten += voided;
         let lost = pre_empted(client_id, &pass);
+        if attempt == 1 && lost.is_empty() {
+            return Posted {
+                answer: answer_of(&pass.rated, &pass.erred),
+                posted: pass.meant,
+                overwritten,
+                erred: pass.erred_count,
+            };
+        }
         let lost_ids: Vec<String> = pass
             .ids
             .iter()
@@ -547,9 +561,9 @@ fn post(client_id: i64, events: &RawJsonb, mode: &str, by: &str, request: &str) 
             mode == OVERWRITE_ON_EXISTING && attempt < OVERWRITE_ATTEMPTS && !lost.is_empty();
         let message = "usage event was pre-empted by a concurrent post of the same reference_id and sequence_id";
         let (kept, lost_events) =
-            split_pre_empted(pass.rated, &lost_ids, (!retry).then_some(message));
+            split_pre_empted(pass.rated.parse().0, &lost_ids, (!retry).then_some(message));
         rated.extend(kept);
-        erred.extend(pass.erred.as_array().cloned().unwrap_or_default());
+        erred.extend(pass.erred.parse().0.as_array().cloned().unwrap_or_default());
         erred.extend(lost_events);
         if !retry {
             break;
@@ -558,7 +572,7 @@ fn post(client_id: i64, events: &RawJsonb, mode: &str, by: &str, request: &str) 
     }
     let (posted, erred_count) = (rated.len() as i64, erred.len() as i64);
     Posted {
-        answer: json!({ "rated_events": rated, "erred_events": erred }),
+        answer: RawJsonb::from_value(json!({ "rated_events": rated, "erred_events": erred })),
         posted,
         overwritten,
         erred: erred_count,
@@ -574,7 +588,7 @@ fn post_usage_events(
     usage_events: Option<RawJsonb>,
     mode: default!(Option<&str>, "'FAIL_ON_EXISTING'"),
     posted_by: default!(Option<&str>, "NULL"),
-) -> JsonB {
+) -> RawJsonb {
     let client_id = match client(client_id, Level::Operator, "post_usage_events") {
         Ok(c) => c,
         Err(refused) => return refused,
@@ -610,7 +624,7 @@ fn post_usage_events(
     entry.overwritten = done.overwritten;
     entry.erred = done.erred;
     record(&entry);
-    JsonB(done.answer)
+    done.answer
 }
 
 /// Each criterion ($2, mode $3) resolved to a live event of the client, or its problem: malformed, not
@@ -703,7 +717,7 @@ fn void_usage_events(
     void_event_criterias: Option<RawJsonb>,
     voided_by: default!(Option<&str>, "NULL"),
     dry_run: default!(Option<bool>, "false"),
-) -> JsonB {
+) -> RawJsonb {
     let client_id = match client(client_id, Level::Operator, "void_usage_events") {
         Ok(c) => c,
         Err(refused) => return refused,
@@ -763,7 +777,7 @@ fn void_usage_events(
         entry.erred = erred.len() as i64;
         record(&entry);
     }
-    JsonB(json!({
+    RawJsonb::from_value(json!({
         "num_voided": done.len(),
         "voided_event_criterias": done,
         "erred_event_criterias": erred,
@@ -796,7 +810,7 @@ fn get_voided_usage_events(
     id: default!(Option<&str>, "NULL"),
     sequence_id: default!(Option<&str>, "NULL"),
     reference_id: default!(Option<&str>, "NULL"),
-) -> JsonB {
+) -> RawJsonb {
     let client_id = match client(client_id, Level::Reader, "get_voided_usage_events") {
         Ok(c) => c,
         Err(refused) => return refused,
@@ -811,14 +825,14 @@ fn get_voided_usage_events(
         None => None,
         Some(text) => match text.parse::<i64>() {
             Ok(n) if n > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Some(n),
-            _ => return JsonB(json!([])),
+            _ => return RawJsonb::from_value(json!([])),
         },
     };
     let (reference, sequence) = match (reference_id, sequence_id) {
         (Some(r), Some(s)) => (Some(r), Some(s)),
         _ => (None, None),
     };
-    let found = read_value::<JsonB>(
+    let found = read_value::<RawJsonb>(
         VOIDED,
         &[
             client_id.into(),
@@ -827,7 +841,7 @@ fn get_voided_usage_events(
             sequence.into(),
         ],
     );
-    found.unwrap_or(JsonB(json!([])))
+    found.unwrap_or_else(|| RawJsonb::from_value(json!([])))
 }
 
 #[cfg(any(test, feature = "pg_test"))]

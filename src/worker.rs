@@ -309,19 +309,25 @@ pub fn start_runner_if_idle() {
     if !START_RUNNERS.get() || in_recovery() {
         return; // a standby runs no batch: they run on the primary
     }
-    let idle = crate::reply::read_value::<bool>(
+    let no_runner = crate::reply::read_value::<bool>(
         "SELECT NOT EXISTS (SELECT FROM pg_stat_activity
-                            WHERE backend_type = $1 AND datname = current_database())
-            AND (EXISTS (SELECT FROM backout.undo_batch WHERE status = 'PROCESSING')
-                 OR EXISTS (SELECT FROM backout.backout_batch WHERE status = 'PROCESSING'))",
+                            WHERE backend_type = $1 AND datname = current_database())",
         &[RUNNER_TYPE.into()],
     );
-    if idle == Some(true) {
+    if no_runner == Some(true) && batches_waiting() {
         if let Some(role) = worker_role_in_backend() {
             // SAFETY: MyDatabaseId is set for the life of a connected backend.
             start_runner(unsafe { pg_sys::MyDatabaseId }, role, 0);
         }
     }
+}
+
+/// Does a batch of any kind wait in this database?
+pub fn batches_waiting() -> bool {
+    crate::reply::read_value::<bool>(
+        &format!("SELECT EXISTS ({})", crate::batches::processing_sql()),
+        &[Option::<i64>::None.into()],
+    ) == Some(true)
 }
 
 fn configured_databases() -> Vec<String> {

@@ -1,7 +1,7 @@
 -- A billing database with every kind of row (tests/backup/dump_restore.sh dumps and restores it): master
 -- data, usage (ingested, staged, discarded), invoices and their lines, balances and their snapshots, job
 -- schedules, entitlements, usage events (posted, overwritten, voided and kept), every kind of audit row
--- (undo, backout, clear, discard, event calls, refusal) and one batch
+-- (undo, backout, reset, clear, discard, event calls, refusal) and one batch
 -- still PROCESSING (no runner serves this database, and none is started on demand).
 \set ON_ERROR_STOP 1
 SET datestyle = 'ISO, YMD';
@@ -57,5 +57,9 @@ CREATE FUNCTION pg_temp.event(seq text, units int) RETURNS jsonb LANGUAGE sql AS
 SELECT backout.post_usage_events(1, jsonb_build_array(pg_temp.event('1', 5), pg_temp.event('2', 6))) -> 'erred_events';
 SELECT backout.post_usage_events(1, jsonb_build_array(pg_temp.event('1', 7)), 'OVERWRITE_ON_EXISTING') -> 'erred_events';
 SELECT backout.void_usage_events(1, 'BY_REF_SEQ', jsonb_build_array(jsonb_build_object('reference_id', 'ev', 'sequence_id', '2'))) -> 'num_voided';
+-- a reset of lines (BillRun) that ran: client 2's account 1 re-rated after a price change
+UPDATE backout.price_offer SET unit_price = unit_price * 2 WHERE client_id = 2;
+SELECT backout.reset_lines(2, '1') ->> 'status';
+CALL backout.run_pending_batches();
 -- a batch waiting to run: the undo of client 1's second run
 SELECT status FROM backout.undo_job_schedule('2026-04-01', 1, true);
