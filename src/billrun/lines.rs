@@ -96,6 +96,9 @@ fn lines_sql(scope: &Scope, narrowing: &Narrowing, params: &mut Params) -> Strin
     )
 }
 
+/// The one row of `sql` (`details`).  Run without a row limit: PostgreSQL runs a statement with a limit
+/// (what a one-value read passes to SPI) without parallel workers, and a query over an account of a million
+/// lines is worth its workers (2x on this project's 2-core machine).
 fn run(scope: &Scope, sql: &str, params: Params) -> RawJsonb {
     let mut args = vec![
         scope.client_id.into(),
@@ -103,7 +106,14 @@ fn run(scope: &Scope, sql: &str, params: Params) -> RawJsonb {
         scope.sids.clone().into(),
     ];
     args.extend(params.into_values());
-    read_value::<RawJsonb>(sql, &args).expect("details")
+    crate::reply::read(|spi| {
+        spi.select(sql, None, &args)
+            .unwrap_or_else(|e| panic!("{e}: {sql}"))
+            .first()
+            .get_one::<RawJsonb>()
+            .expect("details")
+    })
+    .expect("details")
 }
 
 fn object_query(query: Option<RawJsonb>) -> Result<Option<Node>, String> {

@@ -122,7 +122,8 @@ impl Field {
 /// (and two more that no query can name, for reset_lines: the usage type's number and the account's next
 /// bill date).
 /// The joins are on unique keys and LEFT, so the planner drops those a query does not read (a query of
-/// units by account never touches the billing tables).  A line's `billrun` is the month of the bill date
+/// units by account never touches the billing tables); they bind the client as `$1`, not as
+/// `u.client_id`, so that the hash joins that remain hash on one key.  A line's `billrun` is the month of the bill date
 /// that closes its cycle: its billing run's date when billed, else its account's next bill date.
 pub const LINES: &str = r#"
     SELECT u.acct_no AS aid, u.sid, u.txn_id AS stamp, ut.usage_type_code AS usaget, u.units AS usagev,
@@ -132,9 +133,9 @@ pub const LINES: &str = r#"
            u.is_excluded AS excluded, u.billing_batch_id IS NOT NULL AS billed, u.invoice_no,
            u.usage_type_no, p.next_bill_date  -- not fields: for reset_lines
     FROM backout.usage_txn u
-    LEFT JOIN backout.usage_type ut ON ut.client_id = u.client_id AND ut.usage_type_no = u.usage_type_no
-    LEFT JOIN backout.billing_batch b ON b.client_id = u.client_id AND b.billing_batch_id = u.billing_batch_id
-    LEFT JOIN backout.billing_profile p ON p.client_id = u.client_id AND p.acct_no = u.acct_no
+    LEFT JOIN backout.usage_type ut ON ut.client_id = $1 AND ut.usage_type_no = u.usage_type_no
+    LEFT JOIN backout.billing_batch b ON b.client_id = $1 AND b.billing_batch_id = u.billing_batch_id
+    LEFT JOIN backout.billing_profile p ON p.client_id = $1 AND p.acct_no = u.acct_no
     WHERE u.client_id = $1"#;
 
 /// A line as BillRun answers it: `{"aid": ..., "urt": "YYYY-MM-DDTHH:mm:ss", ...}` (over `LINES` as `l`).

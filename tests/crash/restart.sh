@@ -4,7 +4,7 @@
 #  1. the launcher waits politely while the database and the extension do not exist;
 #  2. a runner killed (SIGKILL: the postmaster's crash recovery) in the middle of an undo, and a server
 #     stopped with -m immediate in the middle of one: the batch ends COMPLETED and fully applied, never half;
-#     the same for a runner killed in the middle of a backout with undo_billing;
+#     the same for a runner killed in the middle of a backout with undo_billing, and of a reset of lines;
 #  3. completion is announced on channel pg_backout_batch;
 #  4. the engine's failure handling: a runner killed max_attempts times ends the batch ERROR (nothing
 #     applied), a lock timeout is retried to completion, cancel_batch rolls a running batch back (CANCELLED
@@ -66,8 +66,9 @@ before="$(q "$billed_state")"
 # there with the usage already unbilled (uncommitted): the moment to crash.
 submit_undo="SELECT undo_batch_id FROM backout.undo_job_schedule('2026-04-01', 1)"
 submit_backout="SELECT backout_batch_id FROM backout.backout_usage_file_transactions('march.json', 1, 'crash', true)"
-crash_mid_batch() {  # crash_mid_batch HOW SUBMIT_SQL
-  psql -X -q -d "$db" -c "BEGIN; SELECT 1 FROM backout.billing_profile WHERE client_id = 1 AND acct_no = 200 FOR UPDATE; SELECT pg_sleep(120);" \
+crash_mid_batch() {  # crash_mid_batch HOW SUBMIT_SQL [ROW_TO_HOLD]
+  local hold="${3:-backout.billing_profile WHERE client_id = 1 AND acct_no = 200}"
+  psql -X -q -d "$db" -c "BEGIN; SELECT 1 FROM $hold FOR UPDATE; SELECT pg_sleep(120);" \
     >/dev/null 2>&1 &
   local blocker=$!
   sleep 0.5
@@ -83,9 +84,9 @@ crash_mid_batch() {  # crash_mid_batch HOW SUBMIT_SQL
   echo "crashed ($1) during batch $batch"
 }
 
-check_done() {  # check_done STATUS_FUNCTION STATE_SQL EXPECTED_STATE
+check_done() {  # check_done STATUS_FUNCTION STATE_SQL EXPECTED_STATE [CLIENT]
   local deadline=$((SECONDS + 60)) status
-  until status="$(q "SELECT status FROM backout.$1('$batch', 1)" 2>/dev/null)" \
+  until status="$(q "SELECT status FROM backout.$1('$batch', ${4:-1})" 2>/dev/null)" \
         && [ "$status" != PROCESSING ] && [ -n "$status" ]; do
     [ $SECONDS -lt $deadline ] || fail "batch $batch still $status after restart"
     sleep 0.2
@@ -117,6 +118,30 @@ check_done get_usage_file_txns_backout_status \
   "$billed_state || '/' || (SELECT count(*) FROM backout.usage_txn) || '/' || (SELECT count(*) FROM backout.usage_file)
    || '/' || (SELECT count(*) FROM backout.commitment_balance) || '/' || (SELECT count(*) FROM backout.backout_file_claim)" \
   "0/0/0/0/0/0/0/0/0"
+
+echo "-- 4c. SIGKILL of the runner in the middle of a reset of lines (BillRun): 5,000 lines re-rated"
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
+INSERT INTO backout.client (client_id, name) VALUES (2, 'crash reset');
+INSERT INTO backout.account SELECT 2, a, 'A' || a FROM generate_series(1, 200) a;
+INSERT INTO backout.billing_profile SELECT 2, a, '2026-03-01', '2026-04-01' FROM generate_series(1, 200) a;
+INSERT INTO backout.usage_type VALUES (2, 10, 'CALL', 'Calls', 'minute');
+INSERT INTO backout.price_offer (client_id, usage_type_no, unit_price) VALUES (2, 10, 0.5);
+INSERT INTO backout.commitment_contract SELECT 2, a, '2026-03-01', '2026-04-01', 'AMOUNT', 100, NULL FROM generate_series(1, 200) a;
+SELECT status FROM backout.process_usage_file(2, 'march.json',
+    (SELECT jsonb_agg(jsonb_build_object('acct_no', 1 + n % 200, 'usage_type_code', 'CALL',
+                                         'usage_date', '2026-03-10 10:00:00', 'units', 1 + n % 7))
+     FROM generate_series(1, 5000) n));
+UPDATE backout.price_offer SET unit_price = 1 WHERE client_id = 2;
+SQL
+# held: account 200's bucket, which the reset updates last (buckets in account order), its lines already re-rated
+crash_mid_batch kill "SELECT backout.reset_lines(2, (SELECT string_agg(a::text, ',') FROM generate_series(1, 200) a)) ->> 'reset_batch_id'" \
+  "backout.commitment_balance WHERE client_id = 2 AND acct_no = 200"
+# every line re-rated once, every bucket moved once: the balances equal the lines' amounts
+check_done get_reset_lines_status \
+  "SELECT (SELECT count(*) FROM backout.usage_txn WHERE client_id = 2 AND unit_price = 1) || '/' ||
+   (SELECT sum(consumed_amount) = (SELECT sum(amount) FROM backout.usage_txn WHERE client_id = 2) FROM backout.commitment_balance WHERE client_id = 2) || '/' ||
+   (SELECT lines_reset FROM backout.reset_batch WHERE client_id = 2)" \
+  "5000/true/5000" 2
 
 echo "-- 5. completion is announced on pg_backout_batch"
 q "SELECT status FROM backout.run_billing(1, '2026-04-01')" >/dev/null
