@@ -45,6 +45,17 @@ macro_rules! event_records {
            r.e->>'start_time' AS usage_date, r.e->>'usage_amount' AS units, NULL::text AS client_record_id,
            NULL::text AS qualifier_1, NULL::text AS qualifier_2, NULL::text AS qualifier_3, NULL::text AS qualifier_4,
            CASE WHEN jsonb_typeof(r.e) <> 'object' THEN 'is not a JSON object'
+                -- every key known and of its type (the usual event): settled without a subquery per event
+                WHEN r.e - ARRAY['service_resource_identifier', 'usage_type_code', 'start_time', 'usage_amount',
+                                 'reference_id', 'sequence_id', 'usage_uom', 'sid'] = '{}'::jsonb
+                 AND coalesce(jsonb_typeof(r.e -> 'service_resource_identifier'), 'string') = 'string'
+                 AND coalesce(jsonb_typeof(r.e -> 'usage_type_code'), 'string') = 'string'
+                 AND coalesce(jsonb_typeof(r.e -> 'start_time'), 'string') = 'string'
+                 AND coalesce(jsonb_typeof(r.e -> 'usage_amount'), 'number') = 'number'
+                 AND coalesce(jsonb_typeof(r.e -> 'reference_id'), 'string') = 'string'
+                 AND coalesce(jsonb_typeof(r.e -> 'sequence_id'), 'string') = 'string'
+                 AND coalesce(jsonb_typeof(r.e -> 'usage_uom'), 'string') = 'string'
+                 AND coalesce(jsonb_typeof(r.e -> 'sid'), 'number') = 'number' THEN NULL
                 ELSE coalesce(
                     (SELECT format('has unknown key "%s"', k) FROM jsonb_object_keys(r.e) AS k
                      WHERE k <> ALL (ARRAY['service_resource_identifier', 'usage_type_code', 'start_time',

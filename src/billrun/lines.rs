@@ -2,11 +2,10 @@
 //! whatever the query says (the scope and the query are separate conditions, ANDed).
 use super::{id_list, is_billrun_key, Input, MAX_IDS};
 use crate::access::{self, Level};
-use crate::query::field::{json_value, Field, Kind, LINES, LINE_JSON};
+use crate::query::field::{json_value, lines, Field, Kind, LINE_JSON};
 use crate::query::sql::{condition, Params};
 use crate::query::{self, Node};
 use crate::raw_jsonb::RawJsonb;
-use crate::reply::read_value;
 use pgrx::prelude::*;
 use serde_json::Value;
 
@@ -51,13 +50,23 @@ fn scope(
     })
 }
 
-/// What narrows the scope: billrun keys, the urt range, the query.
+/// What narrows the scope: billrun keys, the urt range, the query; and whether the answer reads the
+/// lines' billing cycle otherwise (`cycle_read`).
 #[derive(Default)]
 struct Narrowing {
     billruns: Option<Vec<String>>,
     from: Option<String>,
     to: Option<String>,
     query: Option<Node>,
+    cycle_read: bool,
+}
+
+impl Narrowing {
+    fn reads_cycle(&self) -> bool {
+        self.cycle_read
+            || self.billruns.is_some()
+            || self.query.as_ref().is_some_and(|q| q.names(Field::Billrun))
+    }
 }
 
 /// `SELECT l.* FROM lines l WHERE ...`: $1 = client, $2 = aids, $3 = sids; the rest bound in `params`.
@@ -91,7 +100,8 @@ fn lines_sql(scope: &Scope, narrowing: &Narrowing, params: &mut Params) -> Strin
         conditions.push(condition(query, params));
     }
     format!(
-        "SELECT l.* FROM ({LINES}) AS l WHERE {}",
+        "SELECT l.* FROM ({}) AS l WHERE {}",
+        lines(narrowing.reads_cycle()),
         conditions.join(" AND ")
     )
 }
@@ -179,6 +189,8 @@ fn query_lines(
             from: iso_bound(from_date, "from_date")?,
             to: iso_bound(to_date, "to_date")?,
             query: object_query(query)?,
+            // the lines answered carry every field; distinct values, only the one asked for
+            cycle_read: distinct.is_none_or(|f| f == Field::Billrun),
         };
         Ok((scope, size, page, distinct, narrowing))
     })();

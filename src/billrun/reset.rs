@@ -1,6 +1,6 @@
 //! `reset_lines` (BillRun's `resetlines`): re-rate the unbilled, non-excluded lines of some accounts' cycle
 //! with the prices as they stand now, as a batch kind of its own (`reset_batch`).  The batch, in one
-//! transaction under the client's exclusive lock: finds the lines (`query::field::LINES`, the query's
+//! transaction under the client's exclusive lock: finds the lines (`query::field::lines`, the query's
 //! conditions), prices them with ingest's rule (`ingest::price_in_force!`), rewrites their price and
 //! amount, and moves their contribution in the balances through `balances.rs` (old amount out, new amount
 //! in).  A line is what ingesting it afresh now would give.  Fences (SPEC §4.3): `run_billing` of the
@@ -12,7 +12,7 @@ use crate::access::{self, as_owner, Level};
 use crate::balances::apply_deltas;
 use crate::batches::{holds_nothing, Batch, Kind, Shown};
 use crate::ingest::price_in_force;
-use crate::query::field::LINES;
+use crate::query::field::lines;
 use crate::query::sql::{condition, Params};
 use crate::query::{self, tree, Node};
 use crate::raw_jsonb::RawJsonb;
@@ -65,13 +65,14 @@ fn target_sql(target: &Target, params: &mut Params) -> String {
     lines AS MATERIALIZED (
         SELECT l.stamp AS record_no, l.aid AS res_acct_no, l.usage_type_no, l.urt AS usage_ts, l.usagev AS units,
                l.arate AS old_price, l.aprice AS old_amount, NOT l.billed AND NOT l.excluded AS resettable
-        FROM ({LINES}) AS l
+        FROM ({lines}) AS l
         WHERE l.aid = ANY ($2)
           AND l.billrun = coalesce($3::text, to_char(l.next_bill_date, 'YYYYMM'))
           AND {query}),
     resettable AS (SELECT * FROM lines WHERE resettable),
     priced AS MATERIALIZED ({price})"#,
-        price = price_in_force!("resettable")
+        price = price_in_force!("resettable"),
+        lines = lines(true)
     )
 }
 

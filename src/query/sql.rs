@@ -1,4 +1,4 @@
-//! A query tree as SQL over `LINES` (alias `l`): column names from the field enum, every value a bind
+//! A query tree as SQL over `field::lines()` (alias `l`): column names from the field enum, every value a bind
 //! parameter cast to its field's type.
 use super::tree::{Node, Op, Operand};
 use pgrx::datum::DatumWithOid;

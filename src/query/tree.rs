@@ -255,6 +255,14 @@ pub fn from_conditions(v: &Value) -> Result<Node, Refused> {
 }
 
 impl Node {
+    /// Does the tree name `field`?
+    pub fn names(&self, field: Field) -> bool {
+        match self {
+            Node::All(c) | Node::Any(c) => c.iter().any(|n| n.names(field)),
+            Node::Test { field: f, .. } => *f == field,
+        }
+    }
+
     /// Every `$regex` pattern of the tree (checked by PostgreSQL before the query runs).
     pub fn patterns(&self) -> Vec<&str> {
         match self {

@@ -41,19 +41,23 @@ echo ok
 
 echo "-- 2. set up a billed client"
 q "CREATE EXTENSION pg_backout" >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
-INSERT INTO backout.client (client_id, name) VALUES (1, 'crash');
-INSERT INTO backout.account SELECT 1, a, 'A' || a FROM generate_series(1, 200) a;
-INSERT INTO backout.billing_profile SELECT 1, a, '2026-03-01', '2026-04-01' FROM generate_series(1, 200) a;
-INSERT INTO backout.usage_type VALUES (1, 10, 'CALL', 'Calls', 'minute');
-INSERT INTO backout.price_offer (client_id, usage_type_no, unit_price) VALUES (1, 10, 0.5);
-INSERT INTO backout.commitment_contract SELECT 1, a, '2026-03-01', '2026-04-01', 'AMOUNT', 100, NULL FROM generate_series(1, 200) a;
-SELECT status FROM backout.process_usage_file(1, 'march.json',
+# client N: 200 accounts with a commitment each, 5,000 records of March ingested at 0.5
+client_with_usage() {
+  psql -X -q -v ON_ERROR_STOP=1 -v c="$1" -d "$db" <<'SQL'
+INSERT INTO backout.client (client_id, name) VALUES (:c, 'crash ' || :c);
+INSERT INTO backout.account SELECT :c, a, 'A' || a FROM generate_series(1, 200) a;
+INSERT INTO backout.billing_profile SELECT :c, a, '2026-03-01', '2026-04-01' FROM generate_series(1, 200) a;
+INSERT INTO backout.usage_type VALUES (:c, 10, 'CALL', 'Calls', 'minute');
+INSERT INTO backout.price_offer (client_id, usage_type_no, unit_price) VALUES (:c, 10, 0.5);
+INSERT INTO backout.commitment_contract SELECT :c, a, '2026-03-01', '2026-04-01', 'AMOUNT', 100, NULL FROM generate_series(1, 200) a;
+SELECT status FROM backout.process_usage_file(:c, 'march.json',
     (SELECT jsonb_agg(jsonb_build_object('acct_no', 1 + n % 200, 'usage_type_code', 'CALL',
                                          'usage_date', '2026-03-10 10:00:00', 'units', 1 + n % 7))
      FROM generate_series(1, 5000) n));
-SELECT status FROM backout.run_billing(1, '2026-04-01');
 SQL
+}
+client_with_usage 1
+q "SELECT status FROM backout.run_billing(1, '2026-04-01')" >/dev/null
 billed_state="SELECT (SELECT count(*) FROM backout.billing_record WHERE client_id = 1) || '/' ||
                      (SELECT count(*) FROM backout.usage_txn WHERE client_id = 1 AND billing_batch_id IS NOT NULL) || '/' ||
                      (SELECT count(*) FROM backout.billing_profile WHERE client_id = 1 AND next_bill_date = '2026-05-01') || '/' ||
@@ -120,19 +124,8 @@ check_done get_usage_file_txns_backout_status \
   "0/0/0/0/0/0/0/0/0"
 
 echo "-- 4c. SIGKILL of the runner in the middle of a reset of lines (BillRun): 5,000 lines re-rated"
-psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
-INSERT INTO backout.client (client_id, name) VALUES (2, 'crash reset');
-INSERT INTO backout.account SELECT 2, a, 'A' || a FROM generate_series(1, 200) a;
-INSERT INTO backout.billing_profile SELECT 2, a, '2026-03-01', '2026-04-01' FROM generate_series(1, 200) a;
-INSERT INTO backout.usage_type VALUES (2, 10, 'CALL', 'Calls', 'minute');
-INSERT INTO backout.price_offer (client_id, usage_type_no, unit_price) VALUES (2, 10, 0.5);
-INSERT INTO backout.commitment_contract SELECT 2, a, '2026-03-01', '2026-04-01', 'AMOUNT', 100, NULL FROM generate_series(1, 200) a;
-SELECT status FROM backout.process_usage_file(2, 'march.json',
-    (SELECT jsonb_agg(jsonb_build_object('acct_no', 1 + n % 200, 'usage_type_code', 'CALL',
-                                         'usage_date', '2026-03-10 10:00:00', 'units', 1 + n % 7))
-     FROM generate_series(1, 5000) n));
-UPDATE backout.price_offer SET unit_price = 1 WHERE client_id = 2;
-SQL
+client_with_usage 2
+q "UPDATE backout.price_offer SET unit_price = 1 WHERE client_id = 2" >/dev/null
 # held: account 200's bucket, which the reset updates last (buckets in account order), its lines already re-rated
 crash_mid_batch kill "SELECT backout.reset_lines(2, (SELECT string_agg(a::text, ',') FROM generate_series(1, 200) a)) ->> 'reset_batch_id'" \
   "backout.commitment_balance WHERE client_id = 2 AND acct_no = 200"
