@@ -38,6 +38,7 @@ SELECT backout.reset_lines(9921, NULL);
 SELECT backout.reset_lines(9921, '');
 SELECT backout.reset_lines(9921, '1,x');
 SELECT backout.reset_lines(9921, '77,78');
+SELECT backout.reset_lines(9921, (SELECT string_agg(n::text, ',') FROM generate_series(1, 1001) n)) ->> 'desc' AS too_many;
 SELECT backout.reset_lines(9921, '1', billrun_key => '2026-04');
 SELECT backout.reset_lines(9921, '1', query => '[[{"field_name": "usaget", "op": "$where", "value": "1"}]]');
 SELECT backout.reset_lines(9921, '1', query => '[[{"field_name": "tenant", "op": "$eq", "value": 1}]]');
