@@ -194,6 +194,20 @@ SELECT regress.stamps((repeat('{"$and": [', 7) || '{"aid": 1}' || repeat(']}', 7
 SELECT regress.stamps(jsonb_build_object('usaget', repeat('x', 1000000))) AS one_mb_string;
 SELECT regress.stamps(jsonb_build_object('aid', jsonb_build_object('$in', (SELECT jsonb_agg(n) FROM generate_series(1, 200) n)))) AS nodes_201;
 SELECT regress.stamps(jsonb_build_object('aid', jsonb_build_object('$in', (SELECT jsonb_agg(n) FROM generate_series(1, 199) n)))) AS nodes_200;
+-- 10,000 levels: PostgreSQL's jsonb input refuses the document (stack depth) before any call
+DO $$
+BEGIN
+    PERFORM backout.query_lines(9922, aid => '1', query => (repeat('{"$and": [', 10000) || '{"aid": 1}' || repeat(']}', 10000))::jsonb);
+    RAISE NOTICE 'answered';
+EXCEPTION WHEN statement_too_complex THEN
+    RAISE NOTICE 'refused before the call (SQLSTATE %)', SQLSTATE;
+END $$;
+-- the query functions are read-only: no transaction id, even with a $regex checked in a subtransaction
+BEGIN;
+SELECT backout.query_lines(9922, aid => '1', query => '{"usaget": {"$regex": "^C"}}') ->> 'status' AS lines_status,
+       backout.query_aggregate(9922, aid => '1', groupby => '{"u": "$usaget"}') ->> 'status' AS aggregate_status,
+       pg_current_xact_id_if_assigned() IS NULL AS no_transaction_id;
+COMMIT;
 -- nothing above changed a line or queued anything
 SELECT count(*) AS lines_of_9922, sum(amount) AS amount_of_9922 FROM backout.usage_txn WHERE client_id = 9922;
 SELECT count(*) AS resets_of_9922 FROM backout.reset_batch WHERE client_id = 9922;
