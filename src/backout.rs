@@ -79,23 +79,10 @@ struct Request<'a> {
     batch_id: Option<Uuid>,
 }
 
-fn check_user_id(user_id: Option<&str>) -> Outcome<()> {
-    let user = required(user_id, "user_id")?;
-    if user.trim().is_empty() || user.chars().count() > 100 {
-        return Err(Rejection::invalid(
-            "user_id must be 1 to 100 characters, not blank",
-        ));
-    }
-    if let Some(problem) = crate::ingest::invisible_char_problem(user) {
-        return Err(Rejection::invalid(format!("user_id {problem}")));
-    }
-    Ok(())
-}
-
 /// The request's files, parsed, once every argument is valid.
 fn check(request: &Request) -> Outcome<Vec<String>> {
     let files = parse_file_list(required(request.file_names, "file_names")?)?;
-    check_user_id(request.user_id)?;
+    crate::reply::check_user_id(required(request.user_id, "user_id")?)?;
     required(request.undo_billing, "undo_billing")?;
     require_client(
         Some(request.client_id),

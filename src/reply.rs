@@ -52,6 +52,20 @@ pub fn required_batch_key(
     ))
 }
 
+/// A `user_id` a caller gave (undo, backout, reset): 1 to 100 characters, not blank, no invisible
+/// character.
+pub fn check_user_id(user: &str) -> Outcome<()> {
+    if user.trim().is_empty() || user.chars().count() > 100 {
+        return Err(Rejection::invalid(
+            "user_id must be 1 to 100 characters, not blank",
+        ));
+    }
+    match crate::ingest::invisible_char_problem(user) {
+        Some(problem) => Err(Rejection::invalid(format!("user_id {problem}"))),
+        None => Ok(()),
+    }
+}
+
 /// Text a caller gave, as kept in an audit row: at most 1,000 characters, then the length (a rejected
 /// 1 MB argument must not become a 1 MB audit row).
 pub fn for_audit(text: Option<&str>) -> Option<String> {

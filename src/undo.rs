@@ -52,19 +52,8 @@ fn reject_without_completed_run(client_id: i64, day: Date) -> Outcome<()> {
 fn check(request: &Request) -> Outcome<(i64, Date, bool)> {
     let day = parse_billing_date(request.billing_date, "billing_date")?;
     let discard = required(request.discard_usage, "discard_usage")?;
-    if request
-        .user_id
-        .is_some_and(|u| u.trim().is_empty() || u.chars().count() > 100)
-    {
-        return Err(Rejection::invalid(
-            "user_id must be 1 to 100 characters, not blank",
-        ));
-    }
-    if let Some(problem) = request
-        .user_id
-        .and_then(crate::ingest::invisible_char_problem)
-    {
-        return Err(Rejection::invalid(format!("user_id {problem}")));
+    if let Some(user) = request.user_id {
+        crate::reply::check_user_id(user)?;
     }
     let client_id = require_client(request.client_id, Level::Operator, "undo_job_schedule")?;
     reject_without_completed_run(client_id, day)?;

@@ -29,14 +29,19 @@ fn scope(
 ) -> Result<Scope, String> {
     let client_id =
         access::require_client(client_id, Level::Reader, function).map_err(|r| r.message)?;
+    // each list given must be a list of numbers, and one must be given
     let (aids, sids) = (aid.map(|t| id_list(Some(t))), sid.map(|t| id_list(Some(t))));
-    if matches!(aids, None | Some(None)) && matches!(sids, None | Some(None)) {
+    let (Some(aids), Some(sids)) = (aids.unwrap_or(Some(vec![])), sids.unwrap_or(Some(vec![])))
+    else {
+        return Err("Require to supply aid or sid".into());
+    };
+    if aids.is_empty() && sids.is_empty() {
         return Err("Require to supply aid or sid".into());
     }
-    if matches!(aids, Some(None)) || matches!(sids, Some(None)) {
-        return Err("Require to supply aid or sid".into());
-    }
-    let (aids, sids) = (aids.flatten(), sids.flatten());
+    let (aids, sids) = (
+        (!aids.is_empty()).then_some(aids),
+        (!sids.is_empty()).then_some(sids),
+    );
     if aids.as_ref().is_some_and(|a| a.len() > MAX_IDS) {
         return Err(format!("Maximum of aid is {MAX_IDS}"));
     }

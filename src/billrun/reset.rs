@@ -240,10 +240,9 @@ fn check(
     }
     let query = query.map(|q| query::condition_query(&q)).transpose()?;
     let user_id = match user_id {
-        Some(u) if u.trim().is_empty() || u.chars().count() > 100 => {
-            return Err("user_id must be 1 to 100 characters, not blank".into())
-        }
-        Some(u) => u.to_owned(),
+        Some(u) => crate::reply::check_user_id(u)
+            .map(|()| u.to_owned())
+            .map_err(|r| r.message)?,
         None => read_value::<String>("SELECT session_user::text", &[]).unwrap_or_default(),
     };
     Ok(Checked {
@@ -262,11 +261,20 @@ fn check(
 fn submit(checked: &Checked, aid: Option<&str>, query: Option<RawJsonb>) -> (Uuid, bool) {
     let target = &checked.target;
     let run_as = access::caller();
+    // jsonb's text is canonical (object keys sorted, no spacing), so equal queries give equal keys
+    let key = read_value::<String>(
+        "SELECT pg_catalog.md5(pg_catalog.concat_ws('|', $1::bigint[]::text, $2, $3::jsonb::text))",
+        &[
+            target.accounts.clone().into(),
+            target.billrun_key.clone().into(),
+            query.into(),
+        ],
+    )
+    .expect("request key");
     let inserted = as_owner(|| {
         first_value::<Uuid>(
             "INSERT INTO backout.reset_batch (client_id, aid, accounts, billrun_key, query, request_key, user_id, status, run_as)
-             VALUES ($1, $2, $3, $4, $5, md5(concat_ws('|', $3::bigint[]::text, $4, $5::jsonb::text)), $6, 'PROCESSING',
-                     $7::oid::regrole)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'PROCESSING', $8::oid::regrole)
              ON CONFLICT (client_id, request_key) WHERE status = 'PROCESSING' DO NOTHING
              RETURNING reset_batch_id",
             &[
@@ -275,6 +283,7 @@ fn submit(checked: &Checked, aid: Option<&str>, query: Option<RawJsonb>) -> (Uui
                 target.accounts.clone().into(),
                 target.billrun_key.clone().into(),
                 query.into(),
+                key.clone().into(),
                 checked.user_id.clone().into(),
                 run_as.into(),
             ],
@@ -287,14 +296,8 @@ fn submit(checked: &Checked, aid: Option<&str>, query: Option<RawJsonb>) -> (Uui
     let running = as_owner(|| {
         first_value::<Uuid>(
             "SELECT reset_batch_id FROM backout.reset_batch
-             WHERE client_id = $1 AND status = 'PROCESSING'
-               AND request_key = md5(concat_ws('|', $2::bigint[]::text, $3, $4::jsonb::text))",
-            &[
-                target.client_id.into(),
-                target.accounts.clone().into(),
-                target.billrun_key.clone().into(),
-                query.into(),
-            ],
+             WHERE client_id = $1 AND request_key = $2 AND status = 'PROCESSING'",
+            &[target.client_id.into(), key.into()],
         )
     });
     (
