@@ -99,8 +99,23 @@ SELECT * FROM (VALUES
     ('billing, 2nd client, no ANALYZE, round 4', :bill2_4, :billa_4),
     ('undo, 2nd client, no ANALYZE, round 4', :undo2_4, :undoa_4),
     ('billing right after its load vs after ANALYZE', :bill_loaded, :bill_after_analyze),
-    ('billing at 5M rows vs at 1M', :bill_5m, :bill_1m),
-    ('billing at 10M rows vs at 1M', :bill_10m, :bill_1m),
-    ('undo at 5M rows vs at 1M', :undo_5m, :undo_1m),
-    ('undo at 10M rows vs at 1M', :undo_10m, :undo_1m)
+    ('billing at 1M rows vs the ~1M reference beside it', :bill_1m, :ref_bill_1m),
+    ('billing at 5M rows vs the ~1M reference beside it', :bill_5m, :ref_bill_5m),
+    ('billing at 10M rows vs the ~1M reference beside it', :bill_10m, :ref_bill_10m),
+    ('undo at 1M rows vs the ~1M reference beside it', :undo_1m, :ref_undo_1m),
+    ('undo at 5M rows vs the ~1M reference beside it', :undo_5m, :ref_undo_5m),
+    ('undo at 10M rows vs the ~1M reference beside it', :undo_10m, :ref_undo_10m),
+    ('billing at 5M rows vs at 1M, minutes apart', :bill_5m, :bill_1m),
+    ('billing at 10M rows vs at 1M, minutes apart', :bill_10m, :bill_1m),
+    ('undo at 5M rows vs at 1M, minutes apart', :undo_5m, :undo_1m),
+    ('undo at 10M rows vs at 1M, minutes apart', :undo_10m, :undo_1m)
 ) AS r(work, ms, baseline_ms), LATERAL (SELECT round(ms::numeric / greatest(baseline_ms, 1), 2) AS ratio) AS x;
+\echo 'Buffers touched (shared hit + read; first round of each size): the work, whatever the machine''s load'
+SELECT * FROM (VALUES
+    ('billing at 5M rows vs at 1M', :blocks_bill_5m, :blocks_bill_1m),
+    ('billing at 10M rows vs at 1M', :blocks_bill_10m, :blocks_bill_1m),
+    ('undo at 5M rows vs at 1M', :blocks_undo_5m, :blocks_undo_1m),
+    ('undo at 10M rows vs at 1M', :blocks_undo_10m, :blocks_undo_1m),
+    ('billing at 10M rows vs its ~1M reference', :blocks_bill_10m, :ref_blocks_bill_10m),
+    ('undo at 10M rows vs its ~1M reference', :blocks_undo_10m, :ref_blocks_undo_10m)
+) AS r(work, blocks, baseline_blocks), LATERAL (SELECT round(blocks::numeric / greatest(baseline_blocks, 1), 2) AS ratio) AS x;

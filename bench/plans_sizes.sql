@@ -4,26 +4,28 @@
 -- CHECKPOINT before each timed run: right after a multi-million-row load the first run otherwise pays for
 -- writing out the load (full-page images of every page it touches), 3 to 7 times its plan's cost here.
 -- Each billing and undo runs three times (undone in between) and counts its fastest run (plans_bill_once.sql).
+-- Sizes are minutes apart, and this shared machine's speed drifts over minutes by more than the 1.2 the
+-- target allows; so each size's runs alternate with the same work in a reference database of about 1M rows
+-- (plans_reference), and the ratio compares the two side by side.  The buffers each run touched are printed
+-- too: the work itself, which the machine's load does not change.
 \c postgres
+CREATE DATABASE plans_reference;
 CREATE DATABASE plans_sizes;
+-- the reference: the same client's month in a table of about 1M rows (900,000 filler rows, then a fresh
+-- client of 100,000 records for each size), billed beside every size
+\c plans_reference
+SET client_min_messages = warning;
+CREATE EXTENSION pg_backout;
+\ir plans_session.sql
+SELECT pg_temp.bench_client(900, '2026-04-01');
+SELECT pg_temp.filler(900000);
 \c plans_sizes
 SET client_min_messages = warning;
-SET pg_backout.start_runners = off;
 CREATE EXTENSION pg_backout;
-\ir fixture_clients.sql
+\ir plans_session.sql
 SELECT pg_temp.bench_client(900, '2026-04-01');
-CREATE FUNCTION pg_temp.filler(upto bigint) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO backout.usage_txn (client_id, acct_no, usage_type_no, usage_date, units, unit_price, amount, file_name, record_key)
-    SELECT 900, 1 + i % 10000, 1, timestamp '2025-01-01' + (i % 31536000) * interval '1 second', 1, 0.02, 0.02,
-           'filler_' || (i / 100000), i::text
-    FROM generate_series((SELECT count(*) FROM backout.usage_txn) + 1, upto) i $$;
-CREATE FUNCTION pg_temp.size_round(c bigint, upto bigint) RETURNS void LANGUAGE sql AS $$
-    SELECT pg_temp.filler(upto - 100000);
-    SELECT pg_temp.bench_client(c, '2026-04-01');
-    SELECT pg_temp.bench_month(c, '2026-04-01');
-$$;
 
--- A client's billing and undo timed three times at one size (:c, :upto, :size set), the fastest run of each kept.
+-- A client's billing and undo timed three times at one size, beside the reference (plans_size.sql).
 \set c 21
 \set upto 1000000
 \set size 1m

@@ -413,6 +413,69 @@ CREATE TABLE backout.billing_record (
 CREATE INDEX billing_record_batch_idx ON backout.billing_record (client_id, billing_batch_id, invoice_no)
     WHERE billing_batch_id IS NOT NULL;
 
+-- Reversed invoices, kept: an undo, or a backout with undo_billing, deletes invoices and their lines from
+-- invoice and billing_record; a copy of each is kept here first, with who reversed it, when and by which
+-- batch (reversal_kind + reversal_batch_id: an undo_batch or a backout_batch).  The invoice's TRUE_UP lines
+-- carry the commitment balance it consumed.  Written by the extension only (as its owner); readers read them
+-- through backout.reversed_invoices; backout.prune_audit removes those older than its retention.
+CREATE TABLE backout.reversed_invoice (
+    client_id         bigint NOT NULL,
+    invoice_no        bigint NOT NULL,
+    billing_batch_id  bigint NOT NULL,
+    acct_no           bigint NOT NULL,
+    period_start      date NOT NULL,
+    period_end        date NOT NULL,
+    usage_amount      numeric NOT NULL,
+    true_up_amount    numeric NOT NULL,
+    total_amount      numeric NOT NULL,
+    reversal_kind     text NOT NULL CHECK (reversal_kind IN ('undo', 'backout')),
+    reversal_batch_id uuid NOT NULL,
+    reversed_by       text NOT NULL,   -- the batch's user_id (else the session user that submitted it)
+    reversed_at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (client_id, invoice_no)
+);
+-- by batch (what did this undo or backout reverse?)
+CREATE INDEX reversed_invoice_batch_idx ON backout.reversed_invoice (client_id, reversal_batch_id);
+-- prune_audit
+CREATE INDEX reversed_invoice_reversed_at_idx ON backout.reversed_invoice (reversed_at);
+
+CREATE TABLE backout.reversed_billing_record (
+    client_id                bigint NOT NULL,
+    invoice_no               bigint NOT NULL,
+    billing_record_id        bigint NOT NULL,
+    billing_batch_id         bigint NOT NULL,
+    acct_no                  bigint NOT NULL,
+    record_type              text NOT NULL,
+    usage_type_no            bigint,
+    usage_records            bigint NOT NULL,
+    units                    numeric NOT NULL,
+    unit_price               numeric,
+    amount                   numeric NOT NULL,
+    period_start             date NOT NULL,
+    period_end               date NOT NULL,
+    commitment_period_start  date,
+    commitment_kind          text,
+    commitment_value         numeric,
+    consumed                 numeric,
+    created_at               timestamptz NOT NULL,
+    reversal_batch_id        uuid NOT NULL,
+    reversed_at              timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (client_id, invoice_no, billing_record_id)
+);
+CREATE INDEX reversed_billing_record_reversed_at_idx ON backout.reversed_billing_record (reversed_at);
+
+-- A reversed invoice with its lines (jsonb array in line order): what had been billed, who reversed it, when
+-- and by which batch.  Row-level security of both tables applies (security_invoker).
+CREATE VIEW backout.reversed_invoices WITH (security_invoker = true) AS
+SELECT i.client_id, i.invoice_no, i.billing_batch_id, i.acct_no, i.period_start, i.period_end,
+       i.usage_amount, i.true_up_amount, i.total_amount,
+       i.reversal_kind, i.reversal_batch_id, i.reversed_by, i.reversed_at,
+       (SELECT coalesce(jsonb_agg(to_jsonb(r) - 'client_id' - 'invoice_no' - 'reversal_batch_id' - 'reversed_at'
+                                  ORDER BY r.billing_record_id), '[]')
+        FROM backout.reversed_billing_record r
+        WHERE r.client_id = i.client_id AND r.invoice_no = i.invoice_no) AS lines
+FROM backout.reversed_invoice i;
+
 -- What a billing run changed in commitment_balance, as it was before the run (balance_existed = false:
 -- the run created the bucket).
 CREATE TABLE backout.billing_balance_snapshot (

@@ -442,6 +442,7 @@ fn discard_usage(
     exclusion_comment: default!(Option<&str>, "NULL"),
     alt_caller_id: default!(Option<&str>, "NULL"),
     optional_transaction_qualifiers: default!(Option<RawJsonb>, "NULL"),
+    dry_run: default!(Option<bool>, false),
 ) -> TableIterator<
     'static,
     (
@@ -450,6 +451,7 @@ fn discard_usage(
         name!(failed_records, Option<JsonB>),
     ),
 > {
+    let dry_run = dry_run.unwrap_or(false);
     let checked = check(
         usage_record_no,
         client_record_id,
@@ -463,7 +465,12 @@ fn discard_usage(
         (Err(e), _) | (Ok(_), Err(e)) => ((e.code, e.message, None), None, (0, 0, 0)),
         (Ok(request), Ok(client)) => {
             let requested = request.keys.len() as i64;
-            let done = discard(client, &request);
+            // a dry run does the work in a subtransaction it always rolls back: the same answer, nothing kept
+            let done = if dry_run {
+                crate::batches::rolled_back(|| discard(client, &request))
+            } else {
+                discard(client, &request)
+            };
             let failed = done.failed.as_array().map_or(0, Vec::len) as i64;
             let answer = if failed == 0 {
                 (0, "OK".to_owned(), None)
@@ -477,7 +484,7 @@ fn discard_usage(
             (answer, Some(request), (requested, done.discarded, failed))
         }
     };
-    if let Some(client) = client_no.filter(|c| access::may_file_under(*c)) {
+    if let Some(client) = client_no.filter(|c| !dry_run && access::may_file_under(*c)) {
         record_discard(client, request.as_ref(), &answer, counts);
     }
     TableIterator::once(answer)

@@ -575,12 +575,20 @@ fn delete_files(client_id: i64, files: &[String]) -> Outcome<(i64, i64)> {
 
 /// Billing first: reversing it unbills the files' usage (with the rest of the accounts' usage), so that
 /// the delete then only takes out usage no billing record refers to.
-fn undo_billing_of(client_id: i64, files: &[String], batch_id: Uuid) -> Outcome<Reversed> {
+fn undo_billing_of(client_id: i64, files: &[String], batch: &Batch) -> Outcome<Reversed> {
     let target = billing_of(client_id, files);
     if target.invoices.is_empty() {
         return Ok(Reversed::default());
     }
-    reversal::reverse(client_id, &target, false, batch_id)
+    reversal::reverse(
+        client_id,
+        &target,
+        false,
+        reversal::Reverser {
+            kind: KIND.name,
+            batch,
+        },
+    )
 }
 
 /// The batch.  Without undo_billing it shares the client with ingest of other files (both lock balance
@@ -597,7 +605,7 @@ fn run_backout(batch: &Batch) -> Outcome<()> {
     locks::lock_files(client_id, &request.files);
     crate::batches::report_step("deleting the files' usage");
     let reversed = if request.undo_billing {
-        undo_billing_of(client_id, &request.files, batch_id)?
+        undo_billing_of(client_id, &request.files, batch)?
     } else {
         Reversed::default()
     };

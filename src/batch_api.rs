@@ -295,8 +295,10 @@ pub fn define_operations_view() {
 }
 
 /// The audit rows of the operations that run at once, each with the column that dates it.
-const SYNCHRONOUS_AUDIT: [(&str, &str); 4] = [
+const SYNCHRONOUS_AUDIT: [(&str, &str); 6] = [
     ("job_schedule_clear", "finished_at"),
+    ("reversed_invoice", "reversed_at"),
+    ("reversed_billing_record", "reversed_at"),
     ("discard_request", "created_at"),
     ("usage_event_request", "created_at"),
     ("access_refusal", "last_refused_at"),

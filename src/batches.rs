@@ -62,6 +62,15 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Who asked for the batch: its user_id, else the session user that submitted it.
+    pub fn user_id(&self) -> String {
+        ["user_id", "submitted_by"]
+            .iter()
+            .find_map(|k| self.row.get(*k).and_then(|v| v.as_str()))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// The request as the kind's typed struct (its fields named as its table's columns).
     pub fn request<T: serde::de::DeserializeOwned>(&self) -> Outcome<T> {
         T::deserialize(&self.row).map_err(|e| {
@@ -133,6 +142,8 @@ pub struct Ran {
 
 pub static MAX_ATTEMPTS: pgrx::guc::GucSetting<i32> = pgrx::guc::GucSetting::<i32>::new(3);
 pub static LOCK_TIMEOUT_MS: pgrx::guc::GucSetting<i32> = pgrx::guc::GucSetting::<i32>::new(60_000);
+/// pg_backout.log_run: one server-log line when a batch starts and when it ends (as pg_cron's cron.log_run).
+pub static LOG_RUN: pgrx::guc::GucSetting<bool> = pgrx::guc::GucSetting::<bool>::new(true);
 pub static BATCH_TIMEOUT_MS: pgrx::guc::GucSetting<i32> =
     pgrx::guc::GucSetting::<i32>::new(3_600_000);
 
@@ -349,6 +360,21 @@ pub fn claim_next(scope: &Scope) -> Option<Claim> {
 /// Runs `work` in a subtransaction: kept when it returns Ok, rolled back when it returns Err or raises
 /// (the error's SQLSTATE is kept in the rejection).
 pub(crate) fn in_subtransaction<R>(work: impl FnOnce() -> Outcome<R>) -> Outcome<R> {
+    subtransaction(work, true)
+}
+
+/// Run `work` in a subtransaction that is always rolled back (a dry run): its answer, none of its changes.
+/// An error inside it is raised again.
+pub(crate) fn rolled_back<R>(work: impl FnOnce() -> R) -> R {
+    match subtransaction(|| Ok(work()), false) {
+        Ok(answer) => answer,
+        Err(r) => error!("{}", r.message),
+    }
+}
+
+/// A subtransaction around `work`, kept when `keep_success` and the work succeeded, else rolled back; an
+/// error inside it is caught and returned as a rejection.
+fn subtransaction<R>(work: impl FnOnce() -> Outcome<R>, keep_success: bool) -> Outcome<R> {
     // SAFETY: the standard PL exception-block dance (pl_exec.c): remember the caller's memory context
     // and resource owner, and restore both whichever way the subtransaction ends.
     unsafe {
@@ -367,7 +393,7 @@ pub(crate) fn in_subtransaction<R>(work: impl FnOnce() -> Outcome<R>) -> Outcome
         };
         PgTryBuilder::new(std::panic::AssertUnwindSafe(|| {
             let outcome = work();
-            end(outcome.is_ok());
+            end(keep_success && outcome.is_ok());
             outcome
         }))
         .catch_others(|caught| {
@@ -657,6 +683,47 @@ fn refuse_before_running(claim: &Claim) -> Option<Verdict> {
     })
 }
 
+fn batch_name(claim: &Claim) -> String {
+    format!(
+        "pg_backout: {} batch {} of client {}",
+        claim.kind.name, claim.batch.batch_id, claim.batch.client_id
+    )
+}
+
+/// The server-log line of a run's end: its outcome, duration and attempt, and for a failure its code,
+/// SQLSTATE and message.
+fn ended_line(claim: &Claim, verdict: &Verdict, took: std::time::Duration) -> String {
+    let head = batch_name(claim);
+    let (ms, attempt) = (took.as_millis(), claim.attempts);
+    let why = |r: &Rejection| {
+        let sqlstate = r
+            .sqlstate
+            .as_deref()
+            .map(|s| format!(" (SQLSTATE {s})"))
+            .unwrap_or_default();
+        format!("{}{sqlstate}: {}", r.code, r.message)
+    };
+    match verdict {
+        Verdict::Completed => format!("{head} COMPLETED in {ms} ms (attempt {attempt})"),
+        Verdict::Failed(r) => format!("{head} ERROR in {ms} ms (attempt {attempt}): {}", why(r)),
+        Verdict::Retry(r) => format!(
+            "{head} failed in {ms} ms (attempt {attempt}), retried in {} s: {}",
+            backoff_seconds(attempt),
+            why(r)
+        ),
+    }
+}
+
+fn log_run(line: String) {
+    if LOG_RUN.get() {
+        ereport!(
+            PgLogLevel::LOG,
+            PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+            line
+        );
+    }
+}
+
 /// Run a claimed batch and record the outcome, in the current transaction; releases the claim.
 pub fn run_claimed(claim: Claim) -> Ran {
     let (kind, client_id, batch_id) = (claim.kind, claim.batch.client_id, claim.batch.batch_id);
@@ -667,6 +734,12 @@ pub fn run_claimed(claim: Claim) -> Ran {
         ))
     });
     report_step("starting");
+    let started = std::time::Instant::now();
+    log_run(format!(
+        "{} started (attempt {})",
+        batch_name(&claim),
+        claim.attempts
+    ));
     access::as_owner(|| hold_batch_row(kind, client_id, batch_id));
     let verdict = access::as_owner(|| refuse_before_running(&claim)).unwrap_or_else(|| {
         arm_timeouts();
@@ -678,6 +751,7 @@ pub fn run_claimed(claim: Claim) -> Ran {
         access::as_owner(|| judge(&claim, outcome, timed_out))
     });
     let status = access::as_owner(|| record(&claim, &verdict));
+    log_run(ended_line(&claim, &verdict, started.elapsed()));
     CURRENT.with(|c| *c.borrow_mut() = None);
     report_step("idle");
     Ran {

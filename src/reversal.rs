@@ -124,6 +124,29 @@ const ROLL_BACK_POINTERS: &str = r#"
      WHERE i.client_id = $1 AND i.billing_batch_id = ANY($2) AND i.invoice_no = ANY($3)
        AND bp.client_id = $1 AND bp.acct_no = i.acct_no"#;
 
+/// Before they go, the invoices and their lines are kept (reversed_invoice, reversed_billing_record) with
+/// the reversal's kind, batch and user ($4, $5, $6).  Run as the extension's owner: reversal history is
+/// written by the extension only.
+const KEEP_REVERSED: &str = r#"
+    WITH lines AS (
+        INSERT INTO backout.reversed_billing_record
+            (client_id, invoice_no, billing_record_id, billing_batch_id, acct_no, record_type, usage_type_no,
+             usage_records, units, unit_price, amount, period_start, period_end, commitment_period_start,
+             commitment_kind, commitment_value, consumed, created_at, reversal_batch_id)
+        SELECT r.client_id, r.invoice_no, r.billing_record_id, r.billing_batch_id, r.acct_no, r.record_type,
+               r.usage_type_no, r.usage_records, r.units, r.unit_price, r.amount, r.period_start, r.period_end,
+               r.commitment_period_start, r.commitment_kind, r.commitment_value, r.consumed, r.created_at, $5
+        FROM backout.billing_record r
+        WHERE r.client_id = $1 AND r.billing_batch_id = ANY($2) AND r.invoice_no = ANY($3)
+        RETURNING 1)
+    INSERT INTO backout.reversed_invoice
+        (client_id, invoice_no, billing_batch_id, acct_no, period_start, period_end, usage_amount,
+         true_up_amount, total_amount, reversal_kind, reversal_batch_id, reversed_by)
+    SELECT i.client_id, i.invoice_no, i.billing_batch_id, i.acct_no, i.period_start, i.period_end,
+           i.usage_amount, i.true_up_amount, i.total_amount, $4, $5, $6
+    FROM backout.invoice i
+    WHERE i.client_id = $1 AND i.billing_batch_id = ANY($2) AND i.invoice_no = ANY($3)"#;
+
 const DELETE_BILLING_RECORDS: &str = r#"
     DELETE FROM backout.billing_record r
      WHERE r.client_id = $1 AND r.billing_batch_id = ANY($2) AND r.invoice_no = ANY($3)"#;
@@ -165,6 +188,18 @@ fn run(sql: &str, args: &[DatumWithOid]) -> i64 {
     with_plan(PlanShape::Custom, sql, args, |rows| rows.len() as i64)
 }
 
+/// Why the target cannot be reversed (an account billed again since), if it cannot.
+pub fn billed_again(client_id: i64, target: &Target) -> Option<String> {
+    first_value::<String>(
+        BILLED_AGAIN_CHECK,
+        &[
+            client_id.into(),
+            target.batches.clone().into(),
+            target.invoices.clone().into(),
+        ],
+    )
+}
+
 fn reject_billed_again(args: &[DatumWithOid]) -> Outcome<()> {
     match first_value::<String>(BILLED_AGAIN_CHECK, args) {
         None => Ok(()),
@@ -179,12 +214,30 @@ fn discard_billed_usage(args: &[DatumWithOid]) -> Deleted {
     delete_usage(PlanShape::Custom, &sql, args)
 }
 
+/// The batch that reverses: its kind, id and user (kept with every reversed invoice).
+pub struct Reverser<'a> {
+    pub kind: &'static str,
+    pub batch: &'a crate::batches::Batch,
+}
+
+fn keep_reversed(client_id: i64, target: &Target, by: &Reverser) {
+    let args: [DatumWithOid; 6] = [
+        client_id.into(),
+        target.batches.clone().into(),
+        target.invoices.clone().into(),
+        by.kind.into(),
+        by.batch.batch_id.into(),
+        by.batch.user_id().into(),
+    ];
+    crate::access::as_owner(|| run(KEEP_REVERSED, &args));
+}
+
 /// Reverse the target's invoices; with `discard_usage` their usage is deleted instead of unbilled.
 pub fn reverse(
     client_id: i64,
     target: &Target,
     discard_usage: bool,
-    by: pgrx::Uuid,
+    by: Reverser,
 ) -> Outcome<Reversed> {
     let args: [DatumWithOid; 3] = [
         client_id.into(),
@@ -222,12 +275,13 @@ pub fn reverse(
         drop_emptied(client_id, d);
     }
     done.accounts = run(ROLL_BACK_POINTERS, &args);
+    keep_reversed(client_id, target, &by);
     done.billing_records = run(DELETE_BILLING_RECORDS, &args);
     run(DELETE_INVOICES, &args);
     let [client, batches, invoices] = args;
     run(
         RESET_SCHEDULES_AND_BATCHES,
-        &[client, batches, invoices, by.into()],
+        &[client, batches, invoices, by.batch.batch_id.into()],
     );
     Ok(done)
 }

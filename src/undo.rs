@@ -255,6 +255,105 @@ fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
     Ok(row)
 }
 
+/// What an undo of the date would reverse, per completed billing batch (ids in $3): its invoices and
+/// their total, its lines, and the usage it billed (unbilled, or deleted with discard_usage, with the files
+/// whose stats rows would go).
+const PREVIEW: &str = r#"
+    SELECT b.billing_batch_id, inv.invoices, inv.accounts, inv.amount,
+           (SELECT count(*) FROM backout.billing_record r
+             WHERE r.client_id = $1 AND r.billing_batch_id = b.billing_batch_id) AS billing_records,
+           u.records, u.units, u.amount, u.files,
+           (SELECT count(*) FROM backout.job_schedule js
+             WHERE js.client_id = $1 AND js.schedule_date = $2::timestamp) AS job_schedules
+    FROM unnest($3::bigint[]) AS b(billing_batch_id)
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS invoices, count(DISTINCT i.acct_no) AS accounts, coalesce(sum(i.total_amount), 0) AS amount
+        FROM backout.invoice i WHERE i.client_id = $1 AND i.billing_batch_id = b.billing_batch_id) inv
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS records, coalesce(sum(t.units), 0) AS units, coalesce(sum(t.amount), 0) AS amount,
+               coalesce(array_agg(DISTINCT t.file_name ORDER BY t.file_name) FILTER (WHERE t.file_name IS NOT NULL),
+                        '{}') AS files
+        FROM backout.usage_txn t WHERE t.client_id = $1 AND t.billing_batch_id = b.billing_batch_id) u
+    ORDER BY b.billing_batch_id"#;
+
+/// What `undo_job_schedule` would reverse (and with `discard_usage`, delete), one row per completed billing
+/// batch of the date, changing nothing; no row when the date has no completed run.  Bad input raises an
+/// error (SQLSTATE 22023) with the message the submission would give.
+#[pg_extern(stable, parallel_restricted)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn preview_undo_job_schedule(
+    billing_date: Option<&str>,
+    client_id: Option<i64>,
+    discard_usage: default!(Option<bool>, false),
+) -> TableIterator<
+    'static,
+    (
+        name!(billing_batch_id, i64),
+        name!(invoices, i64),
+        name!(accounts, i64),
+        name!(invoice_amount, AnyNumeric),
+        name!(billing_records, i64),
+        name!(usage_records, i64),
+        name!(usage_units, AnyNumeric),
+        name!(usage_amount, AnyNumeric),
+        name!(usage_files, Vec<String>),
+        name!(job_schedules_to_delete, i64),
+        name!(action, String),
+    ),
+> {
+    let checked = parse_billing_date(billing_date, "billing_date").and_then(|day| {
+        let discard = required(discard_usage, "discard_usage")?;
+        let client = require_client(client_id, Level::Reader, "preview_undo_job_schedule")?;
+        Ok((client, day, discard))
+    });
+    let (client, day, discard) = match checked {
+        Ok(ok) => ok,
+        Err(r) => {
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("{}: {}", r.code, r.message)
+            );
+        }
+    };
+    let target = target(client, day);
+    let action = match reversal::billed_again(client, &target) {
+        Some(problem) => format!(
+            "REFUSED ({BILLED_AGAIN}: {problem})",
+            BILLED_AGAIN = reversal::BILLED_AGAIN
+        ),
+        None if discard => "UNDO and DELETE USAGE".to_owned(),
+        None => "UNDO and UNBILL USAGE".to_owned(),
+    };
+    let rows = Spi::connect(|spi| {
+        spi.select(
+            PREVIEW,
+            None,
+            &[client.into(), day.into(), target.batches.into()],
+        )
+        .expect("undo preview")
+        .map(|r| {
+            (
+                r.get::<i64>(1).expect("batch").unwrap_or(0),
+                r.get::<i64>(2).expect("invoices").unwrap_or(0),
+                r.get::<i64>(3).expect("accounts").unwrap_or(0),
+                r.get::<AnyNumeric>(4).expect("amount").unwrap_or_default(),
+                r.get::<i64>(5).expect("records").unwrap_or(0),
+                r.get::<i64>(6).expect("usage").unwrap_or(0),
+                r.get::<AnyNumeric>(7).expect("units").unwrap_or_default(),
+                r.get::<AnyNumeric>(8)
+                    .expect("usage amount")
+                    .unwrap_or_default(),
+                r.get::<Vec<String>>(9).expect("files").unwrap_or_default(),
+                r.get::<i64>(10).expect("schedules").unwrap_or(0),
+                action.clone(),
+            )
+        })
+        .collect::<Vec<_>>()
+    });
+    TableIterator::new(rows)
+}
+
 /// The request as the claim read it (columns of `undo_batch`).
 #[derive(serde::Deserialize)]
 struct UndoRequest {
@@ -300,7 +399,15 @@ fn run_undo(batch: &Batch) -> Outcome<()> {
     if target.batches.is_empty() {
         return Err(Rejection::new(SYSTEM_ERROR, NO_BILLING_BATCH));
     }
-    let done = reversal::reverse(client_id, &target, request.discard_usage, batch_id)?;
+    let done = reversal::reverse(
+        client_id,
+        &target,
+        request.discard_usage,
+        reversal::Reverser {
+            kind: KIND.name,
+            batch,
+        },
+    )?;
     as_owner(|| {
         Spi::run_with_args(
             "UPDATE backout.undo_batch

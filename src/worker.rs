@@ -121,6 +121,14 @@ pub fn define_settings() {
         GucFlags::UNIT_MS,
     );
     GucRegistry::define_bool_guc(
+        c"pg_backout.log_run",
+        c"Write a line to the server log when a batch starts and when it ends (outcome, duration, attempt, error).",
+        c"",
+        &batches::LOG_RUN,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
         c"pg_backout.start_runners",
         c"Start a runner when a batch is submitted or found waiting by a status check.",
         c"Off leaves batches to the launcher's poll and to backout.run_pending_batches() (isolation tests).",

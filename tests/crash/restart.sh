@@ -200,6 +200,7 @@ case "$got" in
   *) fail "lock timeout not retried to completion: $got" ;;
 esac
 [ "$(q "$billed_state")" = "0/0/0/0/0" ] || fail "the retried undo is not fully applied"
+retried_batch="$batch"
 
 echo "-- 5d. cancel_batch of a running batch: rolled back, ERROR / CANCELLED"
 set_conf pg_backout.lock_timeout 60s
@@ -216,6 +217,19 @@ case "$got" in
 esac
 [ "$(q "$billed_state")" = "$before" ] || fail "a cancelled batch left changes behind"
 set_conf pg_backout.max_attempts 3
+
+echo "-- 5d1. the server log has a line when a batch starts and when it ends (pg_backout.log_run)"
+log_lines() { grep -oE "pg_backout: undo batch $1 of client 1 .*" "$(log_file)" | sed -E 's/ in [0-9]+ ms/ in <n> ms/'; }
+retried="$(log_lines "$retried_batch")"
+echo "$retried" | grep -qx "pg_backout: undo batch $retried_batch of client 1 started (attempt 1)" || fail "no start line: $retried"
+echo "$retried" | grep -q "^pg_backout: undo batch $retried_batch of client 1 failed in <n> ms (attempt 1), retried in 1 s: .*(SQLSTATE 55P03)" \
+  || fail "no retry line: $retried"
+echo "$retried" | grep -qE "^pg_backout: undo batch $retried_batch of client 1 COMPLETED in <n> ms \(attempt [2-6]\)$" \
+  || fail "no completion line: $retried"
+cancelled="$(log_lines "$batch")"
+echo "$cancelled" | grep -q "^pg_backout: undo batch $batch of client 1 ERROR in <n> ms (attempt 1): CANCELLED: cancelled by backout.cancel_batch" \
+  || fail "no failure line: $cancelled"
+echo "$retried" | sed "s/$retried_batch/<id>/" | sort -u
 
 echo "-- 5d2. a batch running longer than pg_backout.batch_timeout ends BATCH_TIMEOUT and holds no lock"
 set_conf pg_backout.batch_timeout 1s
