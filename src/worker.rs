@@ -178,7 +178,7 @@ fn worker_role_in_backend() -> Option<pg_sys::Oid> {
     match found {
         Some(oid) => Some(oid),
         _ => {
-            warning!("pg_backout: worker role \"{name}\" (pg_backout.worker_role) does not exist or cannot log in; batches wait for CALL backout.run_pending_batches() or SELECT backout.run_pending_batches()");
+            warning!("pg_backout: worker role \"{name}\" (pg_backout.worker_role) does not exist or cannot log in; batches wait for CALL backout.run_pending_batches()");
             None
         }
     }
