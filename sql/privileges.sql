@@ -60,6 +60,17 @@ CREATE TABLE backout.entitlement (
     granted_at  timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT entitlement_one_per_client UNIQUE NULLS NOT DISTINCT (client_id, role)
 );
+COMMENT ON TABLE backout.entitlement IS
+    'Who may act on which client: one row per (role, client) with its level. Written by grant_client and '
+    'revoke_client (admins); read by every access check and by the row-level security policies. A role '
+    'dropped with DROP ROLE leaves its rows behind.';
+COMMENT ON COLUMN backout.entitlement.client_id IS 'The client; NULL: every client (service accounts).';
+COMMENT ON COLUMN backout.entitlement.role IS 'The entitled role; its members have the entitlement too.';
+COMMENT ON COLUMN backout.entitlement.level IS
+    'reader (status, previews, reads) or operator (also every operation that changes data).';
+COMMENT ON COLUMN backout.entitlement.granted_by IS
+    'The role that granted it (current_user of grant_client).';
+COMMENT ON COLUMN backout.entitlement.granted_at IS 'When it was granted, or its level last replaced.';
 
 -- Every refused call: who tried which function on which client.  Admins read it.  Bounded: one row per
 -- (client, role, session user, function, level, minute) with the number of refusals in it, and every
@@ -80,6 +91,21 @@ CREATE TABLE backout.access_refusal (
     CONSTRAINT access_refusal_one_per_minute
         UNIQUE (client_id, role_name, session_user_name, function_name, level, refused_minute)
 );
+COMMENT ON TABLE backout.access_refusal IS
+    'Log of refused calls: one row per (client, role, session user, function, level, minute) with the number '
+    'of refusals in that minute, so that it cannot grow faster than one row per existing client, function '
+    'and minute. Written by the extension only; admins read it; prune_audit removes old minutes.';
+COMMENT ON COLUMN backout.access_refusal.client_id IS
+    'The client named by the call; 0: a client that does not exist.';
+COMMENT ON COLUMN backout.access_refusal.refusal_id IS 'Row id (identity).';
+COMMENT ON COLUMN backout.access_refusal.role_name IS 'The role in effect (current_user) that was refused.';
+COMMENT ON COLUMN backout.access_refusal.session_user_name IS 'The session user of the refused call.';
+COMMENT ON COLUMN backout.access_refusal.function_name IS 'The function that refused it.';
+COMMENT ON COLUMN backout.access_refusal.level IS 'The entitlement level it needed: reader or operator.';
+COMMENT ON COLUMN backout.access_refusal.refused_at IS 'The first refusal of the minute.';
+COMMENT ON COLUMN backout.access_refusal.refused_minute IS 'The minute the refusals fall in.';
+COMMENT ON COLUMN backout.access_refusal.refusals IS 'Number of refusals in that minute.';
+COMMENT ON COLUMN backout.access_refusal.last_refused_at IS 'The last refusal of the minute.';
 
 -- The checks.  SQL-standard bodies: bound when created (nothing resolves through the caller's search_path)
 -- and still inlinable.  They evaluate current_user, so they are called as the caller, never as an owner.
@@ -175,6 +201,17 @@ CREATE VIEW backout.entitlements WITH (security_invoker = true) AS
 SELECT e.role::text AS role_name, e.client_id, e.client_id IS NULL AS all_clients, e.level, e.granted_by, e.granted_at
 FROM backout.entitlement e
 ORDER BY 1, e.client_id NULLS FIRST;
+COMMENT ON VIEW backout.entitlements IS
+    'The entitlements in readable form, by role: a role sees its own and those of the roles whose privileges '
+    'it has, admins see all (security_invoker over entitlement). Readers and admins.';
+COMMENT ON COLUMN backout.entitlements.role_name IS
+    'The entitled role''s name (its oid when the role was dropped).';
+COMMENT ON COLUMN backout.entitlements.client_id IS 'The client; NULL: every client.';
+COMMENT ON COLUMN backout.entitlements.all_clients IS
+    'true: the entitlement covers every client (client_id NULL).';
+COMMENT ON COLUMN backout.entitlements.level IS 'reader or operator (operator includes reader).';
+COMMENT ON COLUMN backout.entitlements.granted_by IS 'The role that granted it.';
+COMMENT ON COLUMN backout.entitlements.granted_at IS 'When it was granted, or its level last replaced.';
 
 ---------------------------------------------------------------------------------------------------------
 -- Row-level security on every table with client_id
@@ -311,3 +348,192 @@ BEGIN
     END LOOP;
 END
 $dump$;
+
+---------------------------------------------------------------------------------------------------------
+-- What each function does (\df+): every function exists by now
+---------------------------------------------------------------------------------------------------------
+
+COMMENT ON FUNCTION backout.process_usage_file(bigint, text, jsonb) IS
+    'Ingests a usage file given as a jsonb array of records, in one transaction: checks every record, rates '
+    'it with the price in force on its usage day, adds it to usage_txn and the commitment balances, writes '
+    'the file''s usage_file row; records already present are skipped. All or nothing. Operators of the '
+    'client. Refusals are answered with status ERROR, an error_code and an error_message, nothing changed '
+    '(they do not raise); database errors such as a lock timeout (55P03) raise.';
+COMMENT ON FUNCTION backout.process_staged_usage_file(bigint, text) IS
+    'Ingests the rows staged in usage_staging under (client_id, file_name), in COPY order, with the checks, '
+    'rating and answer of process_usage_file; the staged rows are deleted once ingested, kept for correction '
+    'when the file is rejected. Operators of the client. Refusals are answered with status ERROR, an '
+    'error_code and an error_message, nothing changed (they do not raise); database errors such as a lock '
+    'timeout (55P03) raise.';
+COMMENT ON FUNCTION backout.run_billing(bigint, text) IS
+    'Bills, in one transaction, every account of the client whose next_bill_date is billing_date: invoices, '
+    'USAGE_CHARGE and TRUE_UP lines, billed marks on usage, balance true-ups, a BILLING job schedule, '
+    'pointers moved one month on. Operators of the client. Refusals (INVALID_INPUT, NOT_FOUND, '
+    'ALREADY_SCHEDULED, MISSING_PRICE, RESET_PENDING) are answered with status ERROR and error_code, nothing '
+    'changed; database errors raise.';
+COMMENT ON FUNCTION backout.undo_job_schedule(text, bigint, boolean, text) IS
+    'Submits a batch undoing the client''s completed billing run(s) of billing_date (discard_usage: delete '
+    'the billed usage instead of unbilling it) and returns at once with undo_batch_id and status PROCESSING; '
+    'follow it with get_undo_job_schedule_status, wait_for_batch or LISTEN pg_backout_batch. Operators of '
+    'the client. Refusals (INVALID_INPUT, NOT_FOUND, SYSTEM_ERROR when no such run, UNDO_IN_PROGRESS) are '
+    'answered with status ERROR and error_code, recorded as an ERROR row, nothing else changed; a batch that '
+    'fails later ends ERROR in undo_batch.';
+COMMENT ON FUNCTION backout.get_undo_job_schedule_status(uuid, bigint) IS
+    'Status and counts of an undo request of the client (undo_batch). Readers of the client. An unknown '
+    'batch id, another client''s, or a client the caller may not read is answered with status ERROR and '
+    'error_code NOT_FOUND (a NULL argument: INVALID_INPUT), not raised.';
+COMMENT ON FUNCTION backout.backout_usage_file_transactions(text, bigint, text, boolean, uuid) IS
+    'Submits a batch backing out usage files (file_names, comma-separated, exact names): deletes their usage '
+    'records and usage_file rows and takes them out of the balances, first reversing the billing that '
+    'included them when undo_billing; returns at once with backout_batch_id and status PROCESSING. A '
+    'backout_batch_id given retries that request. Operators of the client. Refusals (INVALID_INPUT, '
+    'NOT_FOUND, BACKOUT_IN_PROGRESS) are answered with status ERROR and error_code, recorded as an ERROR '
+    'row, nothing else changed; a batch that fails later ends ERROR in backout_batch.';
+COMMENT ON FUNCTION backout.get_usage_file_txns_backout_status(uuid, bigint) IS
+    'Status and counts of a backout request of the client (backout_batch). Readers of the client. An unknown '
+    'batch id, another client''s, or a client the caller may not read is answered with status ERROR and '
+    'error_code NOT_FOUND (a NULL argument: INVALID_INPUT), not raised.';
+COMMENT ON FUNCTION backout.preview_backout_usage_file_transactions(text, bigint, boolean) IS
+    'Dry run of backout_usage_file_transactions: one row per named file with what the backout would delete '
+    '(and, with undo_billing, reverse) and the action it would take; changes nothing. Readers of the client. '
+    'Unlike the operations, bad input raises SQLSTATE 22023, the message starting with the error code.';
+COMMENT ON FUNCTION backout.clear_job_schedule(bigint, text, boolean) IS
+    'Deletes every job schedule of the client and date, with its items and work units, so that run_billing '
+    'can bill that date again for the accounts still due; does not reverse billing. Synchronous and '
+    'irreversible: each call is recorded with the deleted rows in job_schedule_clear; dry_run only counts. '
+    'Operators of the client. Refusals (INVALID_INPUT, NOT_FOUND, JOB_RUNNING, OPERATION_IN_PROGRESS; '
+    'SYSTEM_ERROR without client_id) are answered with status ERROR and error_code, recorded, nothing '
+    'deleted; database errors raise.';
+COMMENT ON FUNCTION backout.cancel_batch(uuid, bigint) IS
+    'Cancels a PROCESSING batch (undo, backout or reset) of the client: a waiting one ends ERROR / CANCELLED '
+    'at once; a running one has its runner interrupted when this transaction commits and then ends ERROR / '
+    'CANCELLED (or COMPLETED if it finished first). Operators of the client. Refusals are answered with '
+    'status ERROR and error_code INVALID_INPUT, NOT_FOUND or NOT_PROCESSING, not raised.';
+COMMENT ON PROCEDURE backout.run_pending_batches(bigint, bigint) IS
+    'Runs every due batch of the clients the caller operates on (or of client_id), each with its '
+    'submitter''s rights, committing after each claim and each batch; returns batches_run. For pg_cron and '
+    'servers without the background runners; call it outside a transaction block. Operators. A failing batch '
+    'is recorded on the batch, not raised; inside a transaction block the first COMMIT raises (SQLSTATE '
+    '2D000).';
+COMMENT ON FUNCTION backout.claim_batch(bigint) IS
+    'Internal step of CALL run_pending_batches(): claims the next due batch of the clients the caller '
+    'operates on (or of client_id alone) and counts its attempt; returns its id, or NULL when nothing is due '
+    'or client_id is not the caller''s. One claim per session. Operators.';
+COMMENT ON FUNCTION backout.run_claimed_batch() IS
+    'Internal step of CALL run_pending_batches(): runs the batch this session claimed with claim_batch, with '
+    'its submitter''s rights, and returns its status; NULL when nothing is claimed. Operators. A failing '
+    'batch is recorded on the batch (ERROR, or retried later), not raised.';
+COMMENT ON FUNCTION backout.run_next_batch(bigint) IS
+    'Runs one due batch of the clients the caller operates on (or of client_id) in the caller''s '
+    'transaction, with its submitter''s rights, and returns (kind, batch_id, client_id, status); no row when '
+    'nothing is due. For tests that need an exact interleaving; otherwise use CALL run_pending_batches(). '
+    'Operators. A client the caller may not operate on gives no row; a failing batch is recorded on the '
+    'batch, not raised.';
+COMMENT ON FUNCTION backout.wait_for_batch(uuid, interval) IS
+    'Waits until a batch of any kind leaves PROCESSING or the timeout passes and returns its status '
+    '(PROCESSING on timeout); starts a runner if none runs. For scripts; call it in READ COMMITTED after the '
+    'submission committed. Readers of the batch''s client. Raises (SQLSTATE XX000) on a NULL argument, an '
+    'unknown batch or one the caller may not read, REPEATABLE READ or SERIALIZABLE, a batch submitted by '
+    'this transaction, or a client lock this transaction holds.';
+COMMENT ON FUNCTION backout.prune_audit(interval) IS
+    'Deletes finished audit rows older than older_than (default 90 days): undo, backout and reset batches, '
+    'job_schedule_clear, discard_request, usage_event_request and access_refusal; never a PROCESSING batch, '
+    'never voided_usage_event. Returns the rows deleted per table; schedulable with pg_cron. Admins. A NULL '
+    'older_than raises (SQLSTATE XX000).';
+COMMENT ON FUNCTION backout.discard_usage(bigint, bigint[], text[], bigint, text, text, jsonb) IS
+    'Aria Core: discards up to 10,000 unbilled usage records of the client named by usage_record_no (txn_id) '
+    'or client_record_id: they stay in usage_txn flagged is_excluded with reason, comment and who, leave the '
+    'balances and are never billed; cannot be undone. Every call is recorded in discard_request. Operators '
+    'of the client. Answers a numeric error_code row, never raising on input: 0 OK, 23001 some records '
+    'failed (failed_records), 1010 missing parameters, 1016 a bad argument or unknown client; 1010 and 1016 '
+    'change nothing.';
+COMMENT ON FUNCTION backout.get_usage_history(bigint, bigint, text, bigint, text, text, text, text[], text[],
+                                              text[], text[], bigint, bigint, bigint, text, text, bigint,
+                                              bigint) IS
+    'Aria Core: one account''s usage records (acct_no or client_acct_id) in a date range or on an invoice, '
+    'filtered (usage type, qualifiers, client record id, billed, excluded) and paged (limit and offset, or '
+    'keyset after_usage_rec_no), as a jsonb array with the count of every match; read-only. Readers of the '
+    'client. Answers a numeric error_code row, never raising on input: 0 OK, 1010 missing account or start '
+    'date, 1016 a bad argument, 1009 unknown account.';
+COMMENT ON FUNCTION backout.post_usage_events(bigint, jsonb, text, text) IS
+    'Gotransverse: posts up to 10,000 usage events (a jsonb array), each rated into usage_txn and the '
+    'balances like ingested usage or erred on its own; mode FAIL_ON_EXISTING or OVERWRITE_ON_EXISTING '
+    'decides what a live (reference_id, sequence_id) pair does. Answers {"rated_events", "erred_events"}; '
+    'recorded in usage_event_request. Operators of the client. A call refused whole answers {"error": ...} '
+    'with nothing changed; it does not raise.';
+COMMENT ON FUNCTION backout.void_usage_events(bigint, text, jsonb, text, boolean) IS
+    'Gotransverse: voids up to 50 posted usage events by id (mode BY_ID) or by reference_id and sequence_id '
+    '(BY_REF_SEQ): deletes them from usage_txn and the balances, keeping a copy in voided_usage_event when '
+    'the client retains voided usage; cannot be undone; dry_run changes nothing. Operators of the client. '
+    'Each failing criterion is listed in erred_event_criterias; a call refused whole answers {"error": ...}, '
+    'nothing changed, not raised.';
+COMMENT ON FUNCTION backout.get_voided_usage_events(bigint, text, text, text) IS
+    'Gotransverse: the voided usage events kept in voided_usage_event, by voided event id or every void of a '
+    '(sequence_id, reference_id) pair oldest first, as a jsonb array; read-only. Readers of the client. '
+    'Unknown or invalid values give []; no lookup at all, half a pair or an unknown client answers {"error": '
+    '...}, not raised.';
+COMMENT ON FUNCTION backout.reset_lines(bigint, text, text, jsonb, text, boolean) IS
+    'BillRun: queues a reset batch re-rating the unbilled, non-discarded lines (usage_txn) of the accounts '
+    'in aid and the cycle billrun_key (default each one''s open cycle) that match query, with the prices in '
+    'force now, and moving the balances; answers at once with reset_batch_id (an identical PROCESSING '
+    'request answers the running one''s); dry_run reports what it would change. Operators of the client. '
+    'Refusals answer {"status": 0, "desc": ...} with nothing queued, not raised; a batch that fails '
+    '(NO_PRICE) ends ERROR in reset_batch.';
+COMMENT ON FUNCTION backout.get_reset_lines_status(uuid, bigint) IS
+    'Status and counts of a reset_lines batch of the client (reset_batch). Readers of the client. An unknown '
+    'batch id, another client''s, or a client the caller may not read is answered with status ERROR and '
+    'error_code NOT_FOUND (a NULL argument: INVALID_INPUT), not raised.';
+COMMENT ON FUNCTION backout.query_lines(bigint, text, text, text, jsonb, text, text, bigint, bigint, text) IS
+    'BillRun: the lines (usage records) of the given accounts (aid) or subscribers (sid), optionally of a '
+    'cycle, a urt date range and a JSON query, ordered by urt then stamp and paged (size, page), or the '
+    'distinct values of one field; answers jsonb with details; read-only. Readers of the client. Refusals '
+    'answer {"status": 0, "desc": ...}, not raised.';
+COMMENT ON FUNCTION backout.query_aggregate(bigint, text, text, jsonb, jsonb, jsonb, jsonb) IS
+    'BillRun: aggregates the lines of the given accounts or subscribers (the scope and query language of '
+    'query_lines) by groupby fields with $sum, $avg, $max or $min (default a count), one object per group in '
+    'details; read-only. Readers of the client. Refusals answer {"status": 0, "desc": ...}, not raised.';
+COMMENT ON FUNCTION backout.parse_usage_timestamp(text) IS
+    'Helper: a usage date written exactly YYYY-MM-DD HH:mm:ss as a timestamp, NULL when it is not written '
+    'so; the strict parser ingest validates records with. Operators. Never raises.';
+COMMENT ON FUNCTION backout.define_operations_view() IS
+    'Internal: (re)creates the view backout.operations from the registry of batch kinds, with '
+    'security_invoker; run by the install and upgrade scripts as the extension''s owner. No role has '
+    'EXECUTE. Raises if the view cannot be created.';
+COMMENT ON FUNCTION backout.count_usage_by_day() IS
+    'Internal trigger function (SECURITY DEFINER) of the statement triggers count_inserted, count_updated, '
+    'count_deleted and count_truncated on usage_txn: adds each statement''s net change to usage_day_count. '
+    'Not callable directly; no role has EXECUTE.';
+COMMENT ON FUNCTION backout.check_usage_day_counts(bigint) IS
+    'The usage_day_count keys of a client whose kept count (counted) differs from its usage_txn records '
+    '(actual); no row: exact. Read-only, takes no lock. Admins (SECURITY DEFINER). A NULL client_id raises '
+    'SQLSTATE 22023.';
+COMMENT ON FUNCTION backout.rebuild_usage_day_counts(bigint) IS
+    'Makes a client''s usage_day_count exact again and returns the number of keys corrected; holds usage_txn '
+    'in SHARE mode meanwhile, so every client''s writes of usage wait (reads do not). Admins (SECURITY '
+    'DEFINER). A NULL client_id raises SQLSTATE 22023.';
+COMMENT ON FUNCTION backout.price_offer_in_force(bigint, bigint, bigint, date) IS
+    'Helper: the price in force (price_offer_id, unit_price) for an account''s usage type on a day: the '
+    'account''s custom price if any, else the standard one, the latest effective_from on or before the day; '
+    'no row when there is none. Inlinable SQL, read-only. Operators. Never raises.';
+COMMENT ON FUNCTION backout.advance_bill_date(date, smallint) IS
+    'Helper: the next anniversary after a bill date: one month later on the given bill day (NULL: the day of '
+    'the date), clamped to the length of that month. Operators. Never raises.';
+COMMENT ON FUNCTION backout.create_client_lock_row() IS
+    'Internal trigger function (SECURITY DEFINER) of the trigger create_client_lock_row on client: creates '
+    'each new client''s lock row in lock_row. Not callable directly; no role has EXECUTE.';
+COMMENT ON FUNCTION backout.entitled(bigint, text) IS
+    'Helper of the access checks: is the current role entitled to the client at the level (reader or '
+    'operator; operator includes reader)? Superusers are. Readers. Never raises.';
+COMMENT ON FUNCTION backout.entitled_to_all(text) IS
+    'Helper of the row-level security policies and of the batch queue''s scope: is the current role entitled '
+    'to every client (an entitlement with client_id NULL) at the level? Readers. Never raises.';
+COMMENT ON FUNCTION backout.entitled_clients(text) IS
+    'Helper of the row-level security policies and of the batch queue''s scope: the clients the current role '
+    'is entitled to one by one at the level, as an array (empty when none). Readers. Never raises.';
+COMMENT ON FUNCTION backout.grant_client(regrole, bigint, text) IS
+    'Entitles a role to a client (client_id NULL: every client) at level reader or operator, and grants it '
+    'the group role backout_reader or backout_operator; a second grant replaces the level. Returns what was '
+    'granted, as text. Admins. Bad arguments raise SQLSTATE 22023, nothing changed.';
+COMMENT ON FUNCTION backout.revoke_client(regrole, bigint) IS
+    'Removes a role''s entitlement on a client (client_id NULL: its every-client entitlement); group '
+    'memberships stay. Returns the number removed (0 or 1). Admins. A NULL role raises SQLSTATE 22023.';

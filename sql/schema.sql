@@ -12,6 +12,17 @@ CREATE TABLE backout.client (
     retain_voided_usage boolean NOT NULL DEFAULT false,
     created_at          timestamptz NOT NULL DEFAULT now()
 );
+COMMENT ON TABLE backout.client IS
+    'A tenant: one row per billing client, inserted by operators with plain INSERT; every other row of the '
+    'schema belongs to one client_id. Its insert also creates the client''s lock row (trigger '
+    'create_client_lock_row).';
+COMMENT ON COLUMN backout.client.client_id IS
+    'Client number (> 0), given by whoever inserts the client; the first column of every key in the schema.';
+COMMENT ON COLUMN backout.client.name IS 'Client name, free text, not empty.';
+COMMENT ON COLUMN backout.client.retain_voided_usage IS
+    'true: usage events voided or overwritten from now on are kept in voided_usage_event; false (default): '
+    'they are deleted without a copy. Read at voiding time.';
+COMMENT ON COLUMN backout.client.created_at IS 'When the client row was inserted.';
 
 CREATE TABLE backout.account (
     client_id      bigint NOT NULL REFERENCES backout.client,
@@ -21,6 +32,16 @@ CREATE TABLE backout.account (
     PRIMARY KEY (client_id, acct_no),
     UNIQUE (client_id, client_acct_id)
 );
+COMMENT ON TABLE backout.account IS
+    'A billing account of a client: master data inserted by operators with plain INSERT, named by usage, '
+    'prices, commitments, billing profile and invoices.';
+COMMENT ON COLUMN backout.account.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.account.acct_no IS
+    'Account number (> 0), unique within the client, given by whoever inserts the account.';
+COMMENT ON COLUMN backout.account.client_acct_id IS
+    'The client''s own identifier of the account (1 to 50 characters, unique per client), optional; usage '
+    'records may name the account by it, usage events always do (service_resource_identifier).';
+COMMENT ON COLUMN backout.account.created_at IS 'When the account row was inserted.';
 
 -- The billing pointers: the open period is [last_bill_date, next_bill_date).  bill_day (optional) is the
 -- anniversary day of month, so that a month-end anniversary does not drift (Jan 31 -> Feb 28 -> Mar 31);
@@ -37,6 +58,19 @@ CREATE TABLE backout.billing_profile (
 );
 -- billing run: accounts due on a date
 CREATE INDEX billing_profile_next_bill_date_idx ON backout.billing_profile (client_id, next_bill_date);
+COMMENT ON TABLE backout.billing_profile IS
+    'The billing pointers of an account: its open period is [last_bill_date, next_bill_date). Inserted by '
+    'operators; run_billing bills the accounts whose next_bill_date is the billing date and moves their '
+    'pointers one month on, an undo or backout with undo_billing moves them back.';
+COMMENT ON COLUMN backout.billing_profile.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.billing_profile.acct_no IS 'The account (one profile per account).';
+COMMENT ON COLUMN backout.billing_profile.last_bill_date IS
+    'Start of the open billing period (inclusive): the previous bill date.';
+COMMENT ON COLUMN backout.billing_profile.next_bill_date IS
+    'End of the open billing period (exclusive): the date the account is billed on next.';
+COMMENT ON COLUMN backout.billing_profile.bill_day IS
+    'Anniversary day of month (1 to 31) the pointers advance to, so that a month-end anniversary does not '
+    'drift; NULL: the day of next_bill_date.';
 
 CREATE TABLE backout.usage_type (
     client_id       bigint NOT NULL REFERENCES backout.client,
@@ -47,6 +81,16 @@ CREATE TABLE backout.usage_type (
     PRIMARY KEY (client_id, usage_type_no),
     UNIQUE (client_id, usage_type_code)
 );
+COMMENT ON TABLE backout.usage_type IS
+    'A kind of usage the client rates and bills (calls, messages, data, ...): master data inserted by '
+    'operators. Usage records and events name it by usage_type_code.';
+COMMENT ON COLUMN backout.usage_type.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.usage_type.usage_type_no IS 'Usage type number (> 0), unique within the client.';
+COMMENT ON COLUMN backout.usage_type.usage_type_code IS
+    'Code by which usage records name the type (1 to 30 characters, unique per client).';
+COMMENT ON COLUMN backout.usage_type.name IS 'Display name of the usage type.';
+COMMENT ON COLUMN backout.usage_type.unit IS
+    'Unit of measure of its units (e.g. minute); a usage event''s usage_uom, when given, must equal it.';
 
 -- Unit price per usage type: standard (acct_no NULL, client-wide) or custom (per account).  The price in
 -- force on a day is the custom one if any, else the standard one, each the latest effective_from <= day.
@@ -63,6 +107,22 @@ CREATE TABLE backout.price_offer (
     -- also the lookup path of the price in force
     CONSTRAINT price_offer_one_per_day UNIQUE NULLS NOT DISTINCT (client_id, usage_type_no, acct_no, effective_from)
 );
+COMMENT ON TABLE backout.price_offer IS
+    'Unit prices of usage types, inserted by operators: standard (acct_no NULL, client-wide) or custom (one '
+    'account), each from effective_from on. The price in force on a day (function price_offer_in_force) is '
+    'the account''s custom price if any, else the standard one, the latest effective_from on or before that '
+    'day; ingest, true-ups and reset_lines rate with it.';
+COMMENT ON COLUMN backout.price_offer.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.price_offer.price_offer_id IS
+    'Price offer id (identity); usage_txn.price_offer_id names the offer that rated a record.';
+COMMENT ON COLUMN backout.price_offer.usage_type_no IS 'The usage type priced.';
+COMMENT ON COLUMN backout.price_offer.acct_no IS
+    'NULL: the standard price for every account of the client; else a custom price for this account only.';
+COMMENT ON COLUMN backout.price_offer.unit_price IS
+    'Price per unit of the usage type (>= 0); a record''s amount is units x unit_price, not rounded.';
+COMMENT ON COLUMN backout.price_offer.effective_from IS
+    'First day the price applies; default -infinity (always). One price per (usage type, account, '
+    'effective_from).';
 
 -- One commitment per account and period [period_start, period_end).  AMOUNT commits to a total usage charge
 -- (all usage types); QUANTITY commits to a number of units of one usage type.
@@ -86,6 +146,22 @@ CREATE TABLE backout.commitment_contract (
         int8range(acct_no, acct_no, '[]') WITH &&,
         daterange(period_start, period_end) WITH &&)
 );
+COMMENT ON TABLE backout.commitment_contract IS
+    'A usage commitment of an account for the period [period_start, period_end), inserted by operators; an '
+    'account''s periods never overlap. The billing run whose billed period contains period_end writes a '
+    'TRUE_UP line for the shortfall.';
+COMMENT ON COLUMN backout.commitment_contract.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.commitment_contract.acct_no IS 'The committed account.';
+COMMENT ON COLUMN backout.commitment_contract.period_start IS
+    'First day of the commitment period (inclusive).';
+COMMENT ON COLUMN backout.commitment_contract.period_end IS 'End of the commitment period (exclusive).';
+COMMENT ON COLUMN backout.commitment_contract.kind IS
+    'AMOUNT: a minimum total usage charge over every usage type; QUANTITY: a minimum number of units of '
+    'usage_type_no.';
+COMMENT ON COLUMN backout.commitment_contract.commitment_value IS
+    'The committed minimum (>= 0): an amount for AMOUNT, a number of units for QUANTITY.';
+COMMENT ON COLUMN backout.commitment_contract.usage_type_no IS
+    'QUANTITY: the usage type whose units count (required); NULL for AMOUNT.';
 
 ---------------------------------------------------------------------------------------------------------
 -- Usage
@@ -104,6 +180,24 @@ CREATE TABLE backout.usage_file (
     processed_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (client_id, file_name)
 );
+COMMENT ON TABLE backout.usage_file IS
+    'One row per usage file processed for a client (process_usage_file, process_staged_usage_file): its '
+    'counts and totals. While it exists the file name is a duplicate; a backout, or an undo with '
+    'discard_usage, deletes it so that the file can be processed again.';
+COMMENT ON COLUMN backout.usage_file.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.usage_file.file_name IS
+    'The file name as given at ingest (exact, case-sensitive, at most 255 characters).';
+COMMENT ON COLUMN backout.usage_file.records_received IS 'Records in the file as received.';
+COMMENT ON COLUMN backout.usage_file.records_processed IS
+    'Records rated and added to usage_txn by this processing.';
+COMMENT ON COLUMN backout.usage_file.records_skipped IS
+    'Records skipped because their record key was already in usage_txn (a file processed again after part of '
+    'it was removed).';
+COMMENT ON COLUMN backout.usage_file.total_units IS 'Sum of the units of the records added.';
+COMMENT ON COLUMN backout.usage_file.total_amount IS
+    'Sum of the amounts (units x unit price) of the records added.';
+COMMENT ON COLUMN backout.usage_file.processed_by IS 'Session user that processed the file.';
+COMMENT ON COLUMN backout.usage_file.processed_at IS 'When the file was processed.';
 
 -- Rated usage transactions (usage records / events / lines).  txn_id is the usage_record_no.
 -- Rows of a file are not tied to its usage_file row by a foreign key on purpose: an undo with discard
@@ -167,6 +261,71 @@ CREATE INDEX usage_txn_sid_idx ON backout.usage_txn (client_id, sid) WHERE sid I
 -- by client record id (discard_usage, history)
 CREATE INDEX usage_txn_client_record_id_idx ON backout.usage_txn (client_id, client_record_id)
     WHERE client_record_id IS NOT NULL;
+COMMENT ON TABLE backout.usage_txn IS
+    'Rated usage: one row per usage record, from a usage file, the staging table or a usage event; txn_id is '
+    'the usage record number. Written by ingest and post_usage_events (operators may also write it '
+    'directly), marked billed by run_billing, flagged by discard_usage, deleted by backouts, voids and undo '
+    'with discard_usage. Read by get_usage_history and query_lines.';
+COMMENT ON COLUMN backout.usage_txn.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.usage_txn.txn_id IS
+    'Usage record number (usage_record_no, a usage event''s id, BillRun''s stamp), from sequence '
+    'usage_txn_txn_id_seq.';
+COMMENT ON COLUMN backout.usage_txn.acct_no IS 'The account the usage belongs to.';
+COMMENT ON COLUMN backout.usage_txn.usage_type_no IS 'The usage type of the record.';
+COMMENT ON COLUMN backout.usage_txn.usage_date IS
+    'When the usage happened (timestamp without time zone, as given); decides the billing period, the price '
+    'day and the commitment period.';
+COMMENT ON COLUMN backout.usage_txn.units IS 'Quantity used, in the usage type''s unit (>= 0).';
+COMMENT ON COLUMN backout.usage_txn.unit_price IS
+    'Price per unit the record was rated with (at ingest, or again by reset_lines).';
+COMMENT ON COLUMN backout.usage_txn.amount IS 'Charge of the record: units x unit_price, exact (>= 0).';
+COMMENT ON COLUMN backout.usage_txn.price_offer_id IS
+    'The price_offer that rated the record; NULL when written without one (direct DML).';
+COMMENT ON COLUMN backout.usage_txn.file_name IS
+    'The usage file the record came from; NULL for usage events.';
+COMMENT ON COLUMN backout.usage_txn.record_key IS
+    'Key of the record within its file: its record_id, else its 1-based position; NULL exactly when '
+    'file_name is NULL. Unique per (client, file): what makes re-processing a file add only missing records.';
+COMMENT ON COLUMN backout.usage_txn.client_record_id IS
+    'The client''s own record id (up to 100 characters), optional; discard_usage and get_usage_history can '
+    'select by it.';
+COMMENT ON COLUMN backout.usage_txn.qualifier_1 IS
+    'Free qualifier 1 of the record (up to 300 characters), optional; a get_usage_history filter.';
+COMMENT ON COLUMN backout.usage_txn.qualifier_2 IS
+    'Free qualifier 2 of the record (up to 300 characters), optional; a get_usage_history filter.';
+COMMENT ON COLUMN backout.usage_txn.qualifier_3 IS
+    'Free qualifier 3 of the record (up to 300 characters), optional; a get_usage_history filter.';
+COMMENT ON COLUMN backout.usage_txn.qualifier_4 IS
+    'Free qualifier 4 of the record (up to 300 characters), optional; a get_usage_history filter.';
+COMMENT ON COLUMN backout.usage_txn.reference_id IS
+    'Usage event: its reference_id, which with sequence_id is unique among the client''s live events; NULL '
+    'for file records.';
+COMMENT ON COLUMN backout.usage_txn.sequence_id IS
+    'Usage event: its sequence_id (pairs with reference_id); NULL for file records.';
+COMMENT ON COLUMN backout.usage_txn.billing_batch_id IS
+    'The billing run that billed the record; NULL: unbilled. Set and cleared together with invoice_no, only '
+    'by billing and its reversal.';
+COMMENT ON COLUMN backout.usage_txn.invoice_no IS
+    'The invoice the record was billed on; NULL: unbilled. No foreign key, on purpose.';
+COMMENT ON COLUMN backout.usage_txn.is_excluded IS
+    'true: discarded by discard_usage: kept for audit, out of the balances, never billed.';
+COMMENT ON COLUMN backout.usage_txn.exclude_reason_cd IS
+    'Discard: the exclusion_reason_cd given (0 to 9999); NULL when not discarded or none given.';
+COMMENT ON COLUMN backout.usage_txn.exclusion_comment IS
+    'Discard: the exclusion_comment given (up to 300 characters); NULL when none.';
+COMMENT ON COLUMN backout.usage_txn.excluded_by IS
+    'Discard: who discarded it (alt_caller_id, else the session user); NULL when not discarded.';
+COMMENT ON COLUMN backout.usage_txn.excluded_at IS 'Discard: when it was discarded; NULL when not discarded.';
+COMMENT ON COLUMN backout.usage_txn.created_at IS
+    'When the record was inserted (for a usage event: when it was posted).';
+COMMENT ON COLUMN backout.usage_txn.exclusion_qualifiers IS
+    'Discard: the call''s optional_transaction_qualifiers (array of {qualifier_name, qualifier_value}); NULL '
+    'when none.';
+COMMENT ON COLUMN backout.usage_txn.overwrite_counter IS
+    'Usage event: how many earlier events of its (reference_id, sequence_id) pair it replaced by '
+    'OVERWRITE_ON_EXISTING (0 for a first post); NULL for file records.';
+COMMENT ON COLUMN backout.usage_txn.sid IS
+    'Subscriber id (BillRun''s sid), optional on file records, staged rows and events; NULL when not given.';
 
 -- How many usage records each account has per day, usage type, billed and excluded state: kept exact by the
 -- statement triggers below (whoever writes usage_txn, the extension or an operator's own DML), so that
@@ -183,6 +342,21 @@ CREATE TABLE backout.usage_day_count (
     records       bigint NOT NULL,
     PRIMARY KEY (client_id, acct_no, usage_day, usage_type_no, billed, is_excluded)
 );
+COMMENT ON TABLE backout.usage_day_count IS
+    'Derived: how many usage_txn records each account has per day, usage type, billed and excluded state, '
+    'kept exact by the statement triggers on usage_txn (count_usage_by_day), whoever writes usage_txn; '
+    'get_usage_history counts and pages from it. Readers may select it, nobody writes it; not dumped by '
+    'pg_dump. Admins check and fix drift with check_usage_day_counts and rebuild_usage_day_counts.';
+COMMENT ON COLUMN backout.usage_day_count.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.usage_day_count.acct_no IS 'The account.';
+COMMENT ON COLUMN backout.usage_day_count.usage_day IS
+    'The day of the records (usage_txn.usage_date cast to date).';
+COMMENT ON COLUMN backout.usage_day_count.usage_type_no IS 'The usage type of the records.';
+COMMENT ON COLUMN backout.usage_day_count.billed IS 'true: the records are billed (invoice_no set).';
+COMMENT ON COLUMN backout.usage_day_count.is_excluded IS
+    'true: the records are discarded (usage_txn.is_excluded).';
+COMMENT ON COLUMN backout.usage_day_count.records IS
+    'Number of usage_txn records with this key; 0 once they have all gone (the row stays).';
 
 -- Adds each statement's net change per key.  Keys are upserted in key order, at the end of the statement:
 -- after every usage row and balance bucket lock of ingest, discard and backout, so the lock order stays
@@ -307,6 +481,30 @@ CREATE UNLOGGED TABLE backout.usage_staging (
     sid              text,                -- subscriber id (digits), optional (0.4.1)
     PRIMARY KEY (client_id, file_name, staging_id)
 );
+COMMENT ON TABLE backout.usage_staging IS
+    'Input of the bulk ingest path: operators COPY a file''s records here (every value as text), then call '
+    'process_staged_usage_file(client_id, file_name). A file''s rows are deleted once ingested and kept for '
+    'correction when the file is rejected. Unlogged: its rows are lost in a crash.';
+COMMENT ON COLUMN backout.usage_staging.client_id IS 'The client the staged file belongs to.';
+COMMENT ON COLUMN backout.usage_staging.file_name IS 'The name the staged file is ingested under.';
+COMMENT ON COLUMN backout.usage_staging.staging_id IS
+    'Row id (identity, always generated): the COPY order, which numbers the file''s records.';
+COMMENT ON COLUMN backout.usage_staging.record_id IS
+    'Key of the record within the file (1 to 100 characters), optional; NULL: its position.';
+COMMENT ON COLUMN backout.usage_staging.acct_no IS
+    'Account number as digits; give it or client_acct_id (both: they must name the same account).';
+COMMENT ON COLUMN backout.usage_staging.client_acct_id IS
+    'The account''s client_acct_id; give it or acct_no.';
+COMMENT ON COLUMN backout.usage_staging.usage_type_code IS 'Code of the usage type (required).';
+COMMENT ON COLUMN backout.usage_staging.usage_date IS 'Usage time, exactly YYYY-MM-DD HH:mm:ss (required).';
+COMMENT ON COLUMN backout.usage_staging.units IS 'Quantity, a non-negative number (required).';
+COMMENT ON COLUMN backout.usage_staging.client_record_id IS
+    'The client''s own record id, up to 100 characters (optional).';
+COMMENT ON COLUMN backout.usage_staging.qualifier_1 IS 'Qualifier 1, up to 300 characters (optional).';
+COMMENT ON COLUMN backout.usage_staging.qualifier_2 IS 'Qualifier 2, up to 300 characters (optional).';
+COMMENT ON COLUMN backout.usage_staging.qualifier_3 IS 'Qualifier 3, up to 300 characters (optional).';
+COMMENT ON COLUMN backout.usage_staging.qualifier_4 IS 'Qualifier 4, up to 300 characters (optional).';
+COMMENT ON COLUMN backout.usage_staging.sid IS 'Subscriber id as digits (optional).';
 
 ---------------------------------------------------------------------------------------------------------
 -- Commitment balances
@@ -327,6 +525,25 @@ CREATE TABLE backout.commitment_balance (
     PRIMARY KEY (client_id, acct_no, period_start),
     FOREIGN KEY (client_id, acct_no, period_start) REFERENCES backout.commitment_contract
 );
+COMMENT ON TABLE backout.commitment_balance IS
+    'Balance bucket of a commitment contract period: the usage consumed so far and the true-up billed. '
+    'consumed_* are kept by every writer of usage (ingest, events, discard, void, backout, undo, '
+    'reset_lines); true_up_* are set by the billing run that closes the period, which snapshots the previous '
+    'values in billing_balance_snapshot. Created by the first usage of the period, or by the true-up of a '
+    'period no usage reached.';
+COMMENT ON COLUMN backout.commitment_balance.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.commitment_balance.acct_no IS 'The account of the contract.';
+COMMENT ON COLUMN backout.commitment_balance.period_start IS
+    'Start of the contract period (with acct_no, the contract''s key).';
+COMMENT ON COLUMN backout.commitment_balance.consumed_amount IS
+    'Sum of the amounts of the non-discarded usage counted in the period (every usage type for AMOUNT, the '
+    'contract''s own type for QUANTITY).';
+COMMENT ON COLUMN backout.commitment_balance.consumed_units IS 'Sum of the units of that usage.';
+COMMENT ON COLUMN backout.commitment_balance.true_up_amount IS
+    'Amount of the TRUE_UP line billed for the period; NULL: not trued up.';
+COMMENT ON COLUMN backout.commitment_balance.true_up_batch_id IS
+    'The billing run that billed the true-up; NULL: not trued up.';
+COMMENT ON COLUMN backout.commitment_balance.updated_at IS 'When the bucket last changed.';
 
 ---------------------------------------------------------------------------------------------------------
 -- Billing
@@ -347,6 +564,22 @@ CREATE TABLE backout.billing_batch (
 );
 -- undo: batches of a billing date
 CREATE INDEX billing_batch_date_idx ON backout.billing_batch (client_id, billing_date);
+COMMENT ON TABLE backout.billing_batch IS
+    'One billing run (run_billing) of a client and billing date, with its totals. Written by run_billing; a '
+    'run reversed by an undo or a backout with undo_billing stays as history with status UNDONE.';
+COMMENT ON COLUMN backout.billing_batch.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.billing_batch.billing_batch_id IS 'Billing run id (identity).';
+COMMENT ON COLUMN backout.billing_batch.billing_date IS
+    'The billing date: the accounts whose next_bill_date was this day were billed.';
+COMMENT ON COLUMN backout.billing_batch.status IS
+    'PROCESSING while the run''s transaction is open, COMPLETED once billed, UNDONE once reversed (ERROR is '
+    'allowed but not written by the extension).';
+COMMENT ON COLUMN backout.billing_batch.accounts_billed IS 'Accounts billed (invoices written).';
+COMMENT ON COLUMN backout.billing_batch.records_written IS 'Billing records (invoice lines) written.';
+COMMENT ON COLUMN backout.billing_batch.total_amount IS 'Sum of the totals of its invoices.';
+COMMENT ON COLUMN backout.billing_batch.created_by IS 'Session user that ran the billing.';
+COMMENT ON COLUMN backout.billing_batch.created_at IS 'When the run started.';
+COMMENT ON COLUMN backout.billing_batch.completed_at IS 'When the run completed; NULL while PROCESSING.';
 
 -- One invoice per billed account and batch.  Its period is the account's pointers before the run
 -- ([last_bill_date, next_bill_date)), which is what an undo puts back.
@@ -372,6 +605,22 @@ CREATE TABLE backout.invoice (
 -- predicate is implied by the lookups by batch (billing_batch_id = $n), never by the check.
 CREATE UNIQUE INDEX invoice_batch_account_key ON backout.invoice (client_id, billing_batch_id, acct_no)
     WHERE billing_batch_id IS NOT NULL;
+COMMENT ON TABLE backout.invoice IS
+    'One invoice per billed account and billing run, with its totals. Written by run_billing, deleted by an '
+    'undo or a backout with undo_billing. Its period is the account''s billing pointers before the run, '
+    'which is what a reversal puts back.';
+COMMENT ON COLUMN backout.invoice.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.invoice.invoice_no IS 'Invoice number (identity).';
+COMMENT ON COLUMN backout.invoice.billing_batch_id IS 'The billing run that wrote the invoice.';
+COMMENT ON COLUMN backout.invoice.acct_no IS 'The billed account.';
+COMMENT ON COLUMN backout.invoice.period_start IS
+    'Start of the billed period (inclusive): the account''s last_bill_date before the run.';
+COMMENT ON COLUMN backout.invoice.period_end IS
+    'End of the billed period (exclusive): the account''s next_bill_date before the run, i.e. the billing '
+    'date.';
+COMMENT ON COLUMN backout.invoice.usage_amount IS 'Sum of its USAGE_CHARGE lines.';
+COMMENT ON COLUMN backout.invoice.true_up_amount IS 'Sum of its TRUE_UP lines.';
+COMMENT ON COLUMN backout.invoice.total_amount IS 'usage_amount + true_up_amount.';
 
 -- usage_txn.invoice_no has no foreign key on purpose: an undo deletes thousands of invoices, and the check
 -- of each would need an index on usage_txn (client_id, invoice_no) that billing's true-up query would be
@@ -412,6 +661,39 @@ CREATE TABLE backout.billing_record (
 -- not usable by the foreign-key check by invoice.
 CREATE INDEX billing_record_batch_idx ON backout.billing_record (client_id, billing_batch_id, invoice_no)
     WHERE billing_batch_id IS NOT NULL;
+COMMENT ON TABLE backout.billing_record IS
+    'Invoice lines written by run_billing: a USAGE_CHARGE per (account, usage type) for the period''s '
+    'unbilled, non-discarded usage, and a TRUE_UP per commitment period the run closes (written even when '
+    '0). Deleted by an undo or a backout with undo_billing.';
+COMMENT ON COLUMN backout.billing_record.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.billing_record.billing_record_id IS 'Line id (identity).';
+COMMENT ON COLUMN backout.billing_record.billing_batch_id IS 'The billing run that wrote the line.';
+COMMENT ON COLUMN backout.billing_record.invoice_no IS 'The invoice the line belongs to.';
+COMMENT ON COLUMN backout.billing_record.acct_no IS 'The billed account.';
+COMMENT ON COLUMN backout.billing_record.record_type IS
+    'USAGE_CHARGE (the usage of one usage type) or TRUE_UP (a commitment shortfall).';
+COMMENT ON COLUMN backout.billing_record.usage_type_no IS
+    'USAGE_CHARGE: the usage type billed; TRUE_UP: the QUANTITY contract''s usage type, NULL for AMOUNT.';
+COMMENT ON COLUMN backout.billing_record.usage_records IS
+    'USAGE_CHARGE: number of usage records billed; 0 for TRUE_UP.';
+COMMENT ON COLUMN backout.billing_record.units IS
+    'USAGE_CHARGE: units billed; TRUE_UP: the unit shortfall of a QUANTITY commitment, 0 for AMOUNT.';
+COMMENT ON COLUMN backout.billing_record.unit_price IS
+    'TRUE_UP of a QUANTITY commitment: the price in force on the contract''s last day, which values the '
+    'shortfall; NULL otherwise.';
+COMMENT ON COLUMN backout.billing_record.amount IS 'Amount of the line (>= 0).';
+COMMENT ON COLUMN backout.billing_record.period_start IS 'Start of the invoice''s billed period (inclusive).';
+COMMENT ON COLUMN backout.billing_record.period_end IS 'End of the invoice''s billed period (exclusive).';
+COMMENT ON COLUMN backout.billing_record.commitment_period_start IS
+    'TRUE_UP: start of the commitment period trued up; NULL for USAGE_CHARGE.';
+COMMENT ON COLUMN backout.billing_record.commitment_kind IS
+    'TRUE_UP: the contract''s kind, AMOUNT or QUANTITY; NULL for USAGE_CHARGE.';
+COMMENT ON COLUMN backout.billing_record.commitment_value IS
+    'TRUE_UP: the committed minimum; NULL for USAGE_CHARGE.';
+COMMENT ON COLUMN backout.billing_record.consumed IS
+    'TRUE_UP: the billed consumption of the commitment period (an amount for AMOUNT, units for QUANTITY); '
+    'NULL for USAGE_CHARGE.';
+COMMENT ON COLUMN backout.billing_record.created_at IS 'When the line was written.';
 
 -- Reversed invoices, kept: an undo, or a backout with undo_billing, deletes invoices and their lines from
 -- invoice and billing_record; a copy of each is kept here first, with who reversed it, when and by which
@@ -489,6 +771,21 @@ CREATE TABLE backout.billing_balance_snapshot (
     PRIMARY KEY (client_id, billing_batch_id, acct_no, period_start),
     FOREIGN KEY (client_id, billing_batch_id) REFERENCES backout.billing_batch
 );
+COMMENT ON TABLE backout.billing_balance_snapshot IS
+    'What a billing run changed in commitment_balance, as it was before the run: one row per bucket the run '
+    'trued up. Written by run_billing, read by an undo or backout with undo_billing to restore the bucket '
+    'exactly.';
+COMMENT ON COLUMN backout.billing_balance_snapshot.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.billing_balance_snapshot.billing_batch_id IS
+    'The billing run that changed the bucket.';
+COMMENT ON COLUMN backout.billing_balance_snapshot.acct_no IS 'The bucket''s account.';
+COMMENT ON COLUMN backout.billing_balance_snapshot.period_start IS 'The bucket''s contract period start.';
+COMMENT ON COLUMN backout.billing_balance_snapshot.balance_existed IS
+    'false: the run created the bucket (a reversal removes it unless usage has reached it since).';
+COMMENT ON COLUMN backout.billing_balance_snapshot.true_up_amount IS
+    'The bucket''s true_up_amount before the run; NULL: none.';
+COMMENT ON COLUMN backout.billing_balance_snapshot.true_up_batch_id IS
+    'The bucket''s true_up_batch_id before the run; NULL: none.';
 
 ---------------------------------------------------------------------------------------------------------
 -- Job schedule: a scheduled date's job, its work items and the per-account work units
@@ -509,6 +806,22 @@ CREATE TABLE backout.job_schedule (
     UNIQUE (client_id, schedule_date, job_type),
     FOREIGN KEY (client_id, billing_batch_id) REFERENCES backout.billing_batch
 );
+COMMENT ON TABLE backout.job_schedule IS
+    'A scheduled job of a client and date; run_billing writes one BILLING job per billing date, and its '
+    'presence refuses a second run of that date (ALREADY_SCHEDULED). Deleted, with its items and list '
+    'entries, by an undo, a backout with undo_billing or clear_job_schedule.';
+COMMENT ON COLUMN backout.job_schedule.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.job_schedule.job_schedule_id IS 'Job id (identity).';
+COMMENT ON COLUMN backout.job_schedule.schedule_date IS
+    'The scheduled date, at midnight; one job of a type per client and date.';
+COMMENT ON COLUMN backout.job_schedule.job_type IS 'Kind of job; run_billing writes BILLING.';
+COMMENT ON COLUMN backout.job_schedule.status IS
+    'SCHEDULED, RUNNING, COMPLETED or ERROR. A RUNNING job makes clear_job_schedule refuse (JOB_RUNNING).';
+COMMENT ON COLUMN backout.job_schedule.billing_batch_id IS
+    'The billing run of the job; NULL for a job without one.';
+COMMENT ON COLUMN backout.job_schedule.created_by IS 'Session user that created the job.';
+COMMENT ON COLUMN backout.job_schedule.created_at IS 'When the job was created.';
+COMMENT ON COLUMN backout.job_schedule.updated_at IS 'When the job last changed.';
 
 CREATE TABLE backout.job_schedule_item (
     client_id            bigint NOT NULL,
@@ -521,6 +834,16 @@ CREATE TABLE backout.job_schedule_item (
     FOREIGN KEY (client_id, job_schedule_id) REFERENCES backout.job_schedule ON DELETE CASCADE
 );
 CREATE INDEX job_schedule_item_schedule_idx ON backout.job_schedule_item (client_id, job_schedule_id);
+COMMENT ON TABLE backout.job_schedule_item IS
+    'A work item of a job schedule; run_billing writes one BILL_ACCOUNTS item per run. Deleted with its job '
+    '(cascade).';
+COMMENT ON COLUMN backout.job_schedule_item.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.job_schedule_item.job_schedule_item_id IS 'Item id (identity).';
+COMMENT ON COLUMN backout.job_schedule_item.job_schedule_id IS 'The job the item belongs to.';
+COMMENT ON COLUMN backout.job_schedule_item.item_type IS 'Kind of item; run_billing writes BILL_ACCOUNTS.';
+COMMENT ON COLUMN backout.job_schedule_item.status IS 'SCHEDULED, RUNNING, COMPLETED or ERROR.';
+COMMENT ON COLUMN backout.job_schedule_item.work_units IS
+    'Number of work units of the item (for billing: accounts billed).';
 
 CREATE TABLE backout.job_schedule_list (
     client_id            bigint NOT NULL,
@@ -533,3 +856,14 @@ CREATE TABLE backout.job_schedule_list (
     FOREIGN KEY (client_id, job_schedule_item_id) REFERENCES backout.job_schedule_item ON DELETE CASCADE
 );
 CREATE INDEX job_schedule_list_item_idx ON backout.job_schedule_list (client_id, job_schedule_item_id);
+COMMENT ON TABLE backout.job_schedule_list IS
+    'The per-account work units of a job item: run_billing writes one per billed account, its invoice in '
+    'payload. Deleted with its item (cascade).';
+COMMENT ON COLUMN backout.job_schedule_list.client_id IS 'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.job_schedule_list.job_schedule_list_id IS 'Work unit id (identity).';
+COMMENT ON COLUMN backout.job_schedule_list.job_schedule_item_id IS 'The item the work unit belongs to.';
+COMMENT ON COLUMN backout.job_schedule_list.acct_no IS 'The account of the work unit.';
+COMMENT ON COLUMN backout.job_schedule_list.status IS 'SCHEDULED, RUNNING, COMPLETED or ERROR.';
+COMMENT ON COLUMN backout.job_schedule_list.payload IS
+    'The work unit''s data; for billing: acct_no, invoice_no, billing_batch_id, period_start, period_end, '
+    'usage_amount, true_up_amount, total_amount.';
