@@ -397,6 +397,12 @@ COMMENT ON FUNCTION backout.preview_backout_usage_file_transactions(text, bigint
     'Dry run of backout_usage_file_transactions: one row per named file with what the backout would delete '
     '(and, with undo_billing, reverse) and the action it would take; changes nothing. Readers of the client. '
     'Unlike the operations, bad input raises SQLSTATE 22023, the message starting with the error code.';
+COMMENT ON FUNCTION backout.preview_undo_job_schedule(text, bigint, boolean) IS
+    'Dry run of undo_job_schedule: one row per completed billing batch of the client and date with the '
+    'invoices, accounts, amounts, lines and usage the undo would reverse (or, with discard_usage, delete) and '
+    'its action (REFUSED with the reason when an account was billed again); no row when the date has no '
+    'completed run; changes nothing. Readers of the client. Bad input raises SQLSTATE 22023, the message '
+    'starting with the error code.';
 COMMENT ON FUNCTION backout.clear_job_schedule(bigint, text, boolean) IS
     'Deletes every job schedule of the client and date, with its items and work units, so that run_billing '
     'can bill that date again for the accounts still due; does not reverse billing. Synchronous and '
@@ -440,13 +446,13 @@ COMMENT ON FUNCTION backout.prune_audit(interval) IS
     'job_schedule_clear, discard_request, usage_event_request and access_refusal; never a PROCESSING batch, '
     'never voided_usage_event. Returns the rows deleted per table; schedulable with pg_cron. Admins. A NULL '
     'older_than raises (SQLSTATE XX000).';
-COMMENT ON FUNCTION backout.discard_usage(bigint, bigint[], text[], bigint, text, text, jsonb) IS
+COMMENT ON FUNCTION backout.discard_usage(bigint, bigint[], text[], bigint, text, text, jsonb, boolean) IS
     'Aria Core: discards up to 10,000 unbilled usage records of the client named by usage_record_no (txn_id) '
     'or client_record_id: they stay in usage_txn flagged is_excluded with reason, comment and who, leave the '
     'balances and are never billed; cannot be undone. Every call is recorded in discard_request. Operators '
     'of the client. Answers a numeric error_code row, never raising on input: 0 OK, 23001 some records '
     'failed (failed_records), 1010 missing parameters, 1016 a bad argument or unknown client; 1010 and 1016 '
-    'change nothing.';
+    'change nothing. dry_run => true: the same answer, nothing changed or recorded.';
 COMMENT ON FUNCTION backout.get_usage_history(bigint, bigint, text, bigint, text, text, text, text[], text[],
                                               text[], text[], bigint, bigint, bigint, text, text, bigint,
                                               bigint) IS

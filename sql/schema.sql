@@ -664,7 +664,7 @@ CREATE INDEX billing_record_batch_idx ON backout.billing_record (client_id, bill
 COMMENT ON TABLE backout.billing_record IS
     'Invoice lines written by run_billing: a USAGE_CHARGE per (account, usage type) for the period''s '
     'unbilled, non-discarded usage, and a TRUE_UP per commitment period the run closes (written even when '
-    '0). Deleted by an undo or a backout with undo_billing.';
+    '0). Deleted by an undo or a backout with undo_billing (a copy is kept in reversed_billing_record).';
 COMMENT ON COLUMN backout.billing_record.client_id IS 'The client (tenant) the row belongs to.';
 COMMENT ON COLUMN backout.billing_record.billing_record_id IS 'Line id (identity).';
 COMMENT ON COLUMN backout.billing_record.billing_batch_id IS 'The billing run that wrote the line.';
@@ -757,6 +757,115 @@ SELECT i.client_id, i.invoice_no, i.billing_batch_id, i.acct_no, i.period_start,
         FROM backout.reversed_billing_record r
         WHERE r.client_id = i.client_id AND r.invoice_no = i.invoice_no) AS lines
 FROM backout.reversed_invoice i;
+
+COMMENT ON TABLE backout.reversed_invoice IS
+    'An invoice deleted by an undo or a backout with undo_billing, kept as it was billed, with who reversed it, '
+    'when and by which batch. Written only by the extension (as its owner) in the reversing batch''s transaction; '
+    'read through reversed_invoices.';
+COMMENT ON COLUMN backout.reversed_invoice.client_id IS
+    'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.reversed_invoice.invoice_no IS
+    'Invoice number (identity).';
+COMMENT ON COLUMN backout.reversed_invoice.billing_batch_id IS
+    'The billing run that wrote the invoice.';
+COMMENT ON COLUMN backout.reversed_invoice.acct_no IS
+    'The billed account.';
+COMMENT ON COLUMN backout.reversed_invoice.period_start IS
+    'Start of the billed period (inclusive): the account''s last_bill_date before the run.';
+COMMENT ON COLUMN backout.reversed_invoice.period_end IS
+    'End of the billed period (exclusive): the account''s next_bill_date before the run, i.e. the billing '
+    'date.';
+COMMENT ON COLUMN backout.reversed_invoice.usage_amount IS
+    'Sum of its USAGE_CHARGE lines.';
+COMMENT ON COLUMN backout.reversed_invoice.true_up_amount IS
+    'Sum of its TRUE_UP lines.';
+COMMENT ON COLUMN backout.reversed_invoice.total_amount IS
+    'usage_amount + true_up_amount.';
+COMMENT ON COLUMN backout.reversed_invoice.reversal_kind IS
+    'How the invoice was reversed: undo (undo_job_schedule) or backout (backout_usage_file_transactions with undo_billing).';
+COMMENT ON COLUMN backout.reversed_invoice.reversal_batch_id IS
+    'The undo_batch or backout_batch that reversed it.';
+COMMENT ON COLUMN backout.reversed_invoice.reversed_by IS
+    'Who asked for the reversal: the batch''s user_id, else the session user that submitted it.';
+COMMENT ON COLUMN backout.reversed_invoice.reversed_at IS
+    'When the reversing batch ran (its transaction''s start); prune_audit removes rows older than its cutoff.';
+COMMENT ON TABLE backout.reversed_billing_record IS
+    'The lines of a reversed invoice (see reversed_invoice), kept as they were billed; TRUE_UP lines carry '
+    'the commitment balance the invoice consumed.';
+COMMENT ON COLUMN backout.reversed_billing_record.client_id IS
+    'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.reversed_billing_record.invoice_no IS
+    'The invoice the line belongs to.';
+COMMENT ON COLUMN backout.reversed_billing_record.billing_record_id IS
+    'Line id (identity).';
+COMMENT ON COLUMN backout.reversed_billing_record.billing_batch_id IS
+    'The billing run that wrote the line.';
+COMMENT ON COLUMN backout.reversed_billing_record.acct_no IS
+    'The billed account.';
+COMMENT ON COLUMN backout.reversed_billing_record.record_type IS
+    'USAGE_CHARGE (the usage of one usage type) or TRUE_UP (a commitment shortfall).';
+COMMENT ON COLUMN backout.reversed_billing_record.usage_type_no IS
+    'USAGE_CHARGE: the usage type billed; TRUE_UP: the QUANTITY contract''s usage type, NULL for AMOUNT.';
+COMMENT ON COLUMN backout.reversed_billing_record.usage_records IS
+    'USAGE_CHARGE: number of usage records billed; 0 for TRUE_UP.';
+COMMENT ON COLUMN backout.reversed_billing_record.units IS
+    'USAGE_CHARGE: units billed; TRUE_UP: the unit shortfall of a QUANTITY commitment, 0 for AMOUNT.';
+COMMENT ON COLUMN backout.reversed_billing_record.unit_price IS
+    'TRUE_UP of a QUANTITY commitment: the price in force on the contract''s last day, which values the '
+    'shortfall; NULL otherwise.';
+COMMENT ON COLUMN backout.reversed_billing_record.amount IS
+    'Amount of the line (>= 0).';
+COMMENT ON COLUMN backout.reversed_billing_record.period_start IS
+    'Start of the invoice''s billed period (inclusive).';
+COMMENT ON COLUMN backout.reversed_billing_record.period_end IS
+    'End of the invoice''s billed period (exclusive).';
+COMMENT ON COLUMN backout.reversed_billing_record.commitment_period_start IS
+    'TRUE_UP: start of the commitment period trued up; NULL for USAGE_CHARGE.';
+COMMENT ON COLUMN backout.reversed_billing_record.commitment_kind IS
+    'TRUE_UP: the contract''s kind, AMOUNT or QUANTITY; NULL for USAGE_CHARGE.';
+COMMENT ON COLUMN backout.reversed_billing_record.commitment_value IS
+    'TRUE_UP: the committed minimum; NULL for USAGE_CHARGE.';
+COMMENT ON COLUMN backout.reversed_billing_record.consumed IS
+    'TRUE_UP: the billed consumption of the commitment period (an amount for AMOUNT, units for QUANTITY); '
+    'NULL for USAGE_CHARGE.';
+COMMENT ON COLUMN backout.reversed_billing_record.created_at IS
+    'When the line was written.';
+COMMENT ON COLUMN backout.reversed_billing_record.reversal_batch_id IS
+    'The undo_batch or backout_batch that reversed it.';
+COMMENT ON COLUMN backout.reversed_billing_record.reversed_at IS
+    'When the reversing batch ran (its transaction''s start); prune_audit removes rows older than its cutoff.';
+COMMENT ON VIEW backout.reversed_invoices IS
+    'Reversed invoices, one row per invoice with its lines as jsonb: what had been billed and who reversed it. '
+    'Row-level security of both tables applies (security_invoker).';
+COMMENT ON COLUMN backout.reversed_invoices.client_id IS
+    'The client (tenant) the row belongs to.';
+COMMENT ON COLUMN backout.reversed_invoices.invoice_no IS
+    'Invoice number (identity).';
+COMMENT ON COLUMN backout.reversed_invoices.billing_batch_id IS
+    'The billing run that wrote the invoice.';
+COMMENT ON COLUMN backout.reversed_invoices.acct_no IS
+    'The billed account.';
+COMMENT ON COLUMN backout.reversed_invoices.period_start IS
+    'Start of the billed period (inclusive): the account''s last_bill_date before the run.';
+COMMENT ON COLUMN backout.reversed_invoices.period_end IS
+    'End of the billed period (exclusive): the account''s next_bill_date before the run, i.e. the billing '
+    'date.';
+COMMENT ON COLUMN backout.reversed_invoices.usage_amount IS
+    'Sum of its USAGE_CHARGE lines.';
+COMMENT ON COLUMN backout.reversed_invoices.true_up_amount IS
+    'Sum of its TRUE_UP lines.';
+COMMENT ON COLUMN backout.reversed_invoices.total_amount IS
+    'usage_amount + true_up_amount.';
+COMMENT ON COLUMN backout.reversed_invoices.reversal_kind IS
+    'How the invoice was reversed: undo (undo_job_schedule) or backout (backout_usage_file_transactions with undo_billing).';
+COMMENT ON COLUMN backout.reversed_invoices.reversal_batch_id IS
+    'The undo_batch or backout_batch that reversed it.';
+COMMENT ON COLUMN backout.reversed_invoices.reversed_by IS
+    'Who asked for the reversal: the batch''s user_id, else the session user that submitted it.';
+COMMENT ON COLUMN backout.reversed_invoices.reversed_at IS
+    'When the reversing batch ran (its transaction''s start); prune_audit removes rows older than its cutoff.';
+COMMENT ON COLUMN backout.reversed_invoices.lines IS
+    'The invoice''s lines (reversed_billing_record rows without their key columns) as a jsonb array in line order.';
 
 -- What a billing run changed in commitment_balance, as it was before the run (balance_existed = false:
 -- the run created the bucket).

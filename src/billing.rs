@@ -9,7 +9,9 @@ use crate::access::{require_client, Level};
 use crate::balances::usage_reaches_contract;
 use crate::dates::{iso_day, parse_day, DAY_FORMS};
 use crate::locks;
-use crate::reply::{first_value, required, with_plan, Outcome, PlanShape, Rejection};
+use crate::reply::{
+    first_value, first_value_planned, required, with_plan, Outcome, PlanShape, Rejection,
+};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
@@ -218,7 +220,13 @@ fn reject_existing_schedule(client_id: i64, day: Date) -> Outcome<()> {
 }
 
 fn reject_unpriced_true_up(client_id: i64, day: Date) -> Outcome<()> {
-    match first_value::<String>(UNPRICED_TRUE_UP, &[client_id.into(), day.into()]) {
+    // hashed: it joins the accounts due with their contracts, which a client loaded since the last
+    // ANALYZE has the statistics take for one row each (PlanShape::CustomHashed)
+    match first_value_planned::<String>(
+        PlanShape::CustomHashed,
+        UNPRICED_TRUE_UP,
+        &[client_id.into(), day.into()],
+    ) {
         None => Ok(()),
         Some(problem) => Err(Rejection::new(MISSING_PRICE, problem)),
     }

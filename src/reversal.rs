@@ -8,7 +8,7 @@
 //! then a constant, which PostgreSQL hashes, and the batch binds its index.  No statement joins two inputs
 //! whose sizes only statistics could tell: a run's rows are reached by batch, the rest by key.
 use crate::balances::{self, usage_reaches_contract, EMPTIED_BUCKETS, SUBTRACT_GONE};
-use crate::reply::{first_value, with_plan, Outcome, PlanShape, Rejection};
+use crate::reply::{first_value, first_value_planned, with_plan, Outcome, PlanShape, Rejection};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
@@ -188,20 +188,27 @@ fn run(sql: &str, args: &[DatumWithOid]) -> i64 {
     with_plan(PlanShape::Custom, sql, args, |rows| rows.len() as i64)
 }
 
+/// The same for a statement that joins the run's rows with the accounts' (PlanShape::CustomHashed).
+fn run_hashed(sql: &str, args: &[DatumWithOid]) -> i64 {
+    with_plan(PlanShape::CustomHashed, sql, args, |rows| rows.len() as i64)
+}
+
 /// Why the target cannot be reversed (an account billed again since), if it cannot.
 pub fn billed_again(client_id: i64, target: &Target) -> Option<String> {
-    first_value::<String>(
-        BILLED_AGAIN_CHECK,
-        &[
-            client_id.into(),
-            target.batches.clone().into(),
-            target.invoices.clone().into(),
-        ],
-    )
+    first_billed_again(&[
+        client_id.into(),
+        target.batches.clone().into(),
+        target.invoices.clone().into(),
+    ])
+}
+
+/// Hashed: it joins the run's invoices with the accounts' pointers (see PlanShape::CustomHashed).
+fn first_billed_again(args: &[DatumWithOid]) -> Option<String> {
+    first_value_planned::<String>(PlanShape::CustomHashed, BILLED_AGAIN_CHECK, args)
 }
 
 fn reject_billed_again(args: &[DatumWithOid]) -> Outcome<()> {
-    match first_value::<String>(BILLED_AGAIN_CHECK, args) {
+    match first_billed_again(args) {
         None => Ok(()),
         Some(problem) => Err(Rejection::new(BILLED_AGAIN, problem)),
     }
@@ -267,14 +274,14 @@ pub fn reverse(
         &DROP_CREATED_BUCKETS.replace("{snapshots}", SNAPSHOTS),
         &with_keys,
     );
-    run(
+    run_hashed(
         &RESTORE_TRUE_UPS.replace("{snapshots}", SNAPSHOTS),
         &with_keys,
     );
     if let Some(d) = &discarded {
         drop_emptied(client_id, d);
     }
-    done.accounts = run(ROLL_BACK_POINTERS, &args);
+    done.accounts = run_hashed(ROLL_BACK_POINTERS, &args);
     keep_reversed(client_id, target, &by);
     done.billing_records = run(DELETE_BILLING_RECORDS, &args);
     run(DELETE_INVOICES, &args);

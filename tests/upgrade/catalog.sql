@@ -31,6 +31,11 @@ FROM rels r JOIN pg_policy pol ON pol.polrelid = r.oid
 UNION ALL
 SELECT format('schema acl %s', nspacl) FROM pg_namespace WHERE nspname = 'backout'
 UNION ALL
+SELECT format('comment %s: %s', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description)
+FROM pg_description d
+WHERE (d.classoid = 'pg_class'::regclass AND d.objoid IN (SELECT oid FROM rels))
+   OR (d.classoid = 'pg_proc'::regclass AND d.objoid IN (SELECT oid FROM pg_proc WHERE pronamespace = 'backout'::regnamespace))
+UNION ALL
 SELECT format('dumped by pg_dump %s filter %s', c.relname, x.cond)
 FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(oid, cond) JOIN pg_class c ON c.oid = x.oid
 WHERE e.extname = 'pg_backout'

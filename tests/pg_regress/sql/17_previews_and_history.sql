@@ -137,3 +137,22 @@ SHOW pg_backout.log_run;
 SET ROLE regress_17_operator;
 SELECT regress.error_of($$SET pg_backout.log_run = off$$);
 RESET ROLE;
+
+------------------------------------------------------------------------------------------------------------
+-- psql documents the extension (\d+, \df+): a COMMENT on every table, view, column and function of schema
+-- backout; a missing one is listed here
+------------------------------------------------------------------------------------------------------------
+SELECT 'relation ' || c.relname AS missing_comment
+FROM pg_class c WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind IN ('r', 'v', 'p')
+  AND obj_description(c.oid, 'pg_class') IS NULL
+UNION ALL
+SELECT 'column ' || c.relname || '.' || a.attname
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind IN ('r', 'v', 'p')
+  AND col_description(c.oid, a.attnum) IS NULL
+UNION ALL
+SELECT 'function ' || p.oid::regprocedure
+FROM pg_proc p WHERE p.pronamespace = 'backout'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
+ORDER BY 1;
+SELECT count(*) FILTER (WHERE c.relkind = 'r') AS tables, count(*) FILTER (WHERE c.relkind = 'v') AS views
+FROM pg_class c WHERE c.relnamespace = 'backout'::regnamespace AND obj_description(c.oid, 'pg_class') IS NOT NULL;
