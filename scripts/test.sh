@@ -8,7 +8,8 @@
 #   6. ALTER EXTENSION UPDATE from every released version equals a fresh install (tests/upgrade);
 #   7. backups: pg_dump and pg_restore keep every row (tests/backup);
 #   8. the plan guard: no statement of ingest, billing or undo on stale statistics walks rows it does not
-#      need (tests/plans).
+#      need (tests/plans);
+#   9. the demo (demo/demo.sql), which ends by comparing its invoices with a clean run's.
 # Exits non-zero on the first failing stage.  Sets the machine up first (scripts/setup.sh).
 . "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
@@ -60,5 +61,10 @@ echo "== plan guard (tests/plans)"
 run_in_cluster bash tests/plans/guard.sh > "$out/plans.log" 2>&1 \
   || { cat "$out/plans.log"; exit 1; }
 grep -v '^20..-' "$out/plans.log"
+
+echo "== demo (demo/demo.sql: fails unless its invoices equal the clean run's)"
+run_in_cluster psql -X -q -v ON_ERROR_STOP=1 -f demo/demo.sql > "$out/demo.log" 2>&1 \
+  || { cat "$out/demo.log"; exit 1; }
+grep "equal the clean run's" "$out/demo.log"
 
 echo "== all tests passed"
