@@ -1,4 +1,4 @@
--- bench/plans_round.sql, one pass (:pass set) of the baseline: client 13 billed and undone after ANALYZE.
+-- bench/plans_round_pass.sql, the baseline's pass (:pass set, in :dba): client 13 billed and undone after ANALYZE.
 ANALYZE;
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
