@@ -18,48 +18,17 @@ SELECT pg_reload_conf() AS reloaded \gset
 -- 1. The first ingest of a fresh install: 200,000 staged records, 50,000 jsonb records; staging and usage
 --    never analyzed, against the same after ANALYZE.
 ------------------------------------------------------------------------------------------------------------
-CREATE DATABASE plans_staged_fresh;
-CREATE DATABASE plans_staged_analyzed;
-CREATE DATABASE plans_json_fresh;
-CREATE DATABASE plans_json_analyzed;
-
-\c plans_staged_fresh
-SET client_min_messages = warning;
-CREATE EXTENSION pg_backout;
-:master;
-:stage;
-SELECT clock_timestamp() AS t0 \gset
-SELECT status AS s FROM backout.process_staged_usage_file(1, 'first.csv') \gset
-SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000) AS staged_fresh \gset
-
-\c plans_staged_analyzed
-SET client_min_messages = warning;
-CREATE EXTENSION pg_backout;
-:master;
-:stage;
-ANALYZE;
-SELECT clock_timestamp() AS t0 \gset
-SELECT status AS s FROM backout.process_staged_usage_file(1, 'first.csv') \gset
-SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000) AS staged_analyzed \gset
-
-\c plans_json_fresh
-SET client_min_messages = warning;
-CREATE EXTENSION pg_backout;
-:master;
-:make_doc \gset
-SELECT clock_timestamp() AS t0 \gset
-SELECT status AS s FROM backout.process_usage_file(1, 'first.json', :'doc') \gset
-SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000) AS json_fresh \gset
-
-\c plans_json_analyzed
-SET client_min_messages = warning;
-CREATE EXTENSION pg_backout;
-:master;
-ANALYZE;
-:make_doc \gset
-SELECT clock_timestamp() AS t0 \gset
-SELECT status AS s FROM backout.process_usage_file(1, 'first.json', :'doc') \gset
-SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000) AS json_analyzed \gset
+-- Three times, the fresh and the analyzed database alternating which goes first; each counts its fastest.
+\set k 1
+\ir plans_first_ingest.sql
+\set k 2
+\ir plans_first_ingest.sql
+\set k 3
+\ir plans_first_ingest.sql
+SELECT least(:staged_fresh_1, :staged_fresh_2, :staged_fresh_3) AS staged_fresh,
+       least(:staged_analyzed_1, :staged_analyzed_2, :staged_analyzed_3) AS staged_analyzed,
+       least(:json_fresh_1, :json_fresh_2, :json_fresh_3) AS json_fresh,
+       least(:json_analyzed_1, :json_analyzed_2, :json_analyzed_3) AS json_analyzed \gset
 
 ------------------------------------------------------------------------------------------------------------
 -- 2. Two clients billed (and undone) back to back in a database never analyzed, four times; the baseline is
