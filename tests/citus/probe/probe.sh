@@ -2,7 +2,7 @@
 # The Citus probe of pg_backout as installed (0.6.0): on a fresh three-node cluster (tests/citus/cluster.sh),
 # distribute the schema as it is and record every refusal, distribute it with the workarounds, then run the
 # API and the operations' own statements (taken from src/, tests/citus/probe/extract.py) for two clients
-# living on different workers, recording each outcome.  This is what tests/citus/CITUS_NOTES.md reports; run
+# living on different workers, recording each outcome.  This is what tests/citus/NOTES.md reports; run
 # it again after each fix to see what is left.  No assertion: it prints.  Output: $OUT (default
 # target/citus-probe), one file per step, and all of it on stdout.
 #
