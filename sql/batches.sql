@@ -71,8 +71,10 @@ CREATE TABLE backout.undo_batch (
 );
 -- only one undo PROCESSING per client; also the runners' queue
 CREATE UNIQUE INDEX undo_batch_one_processing ON backout.undo_batch (client_id) WHERE status = 'PROCESSING';
--- wait_for_batch looks a batch up by id alone; an id names one request of one client
-CREATE UNIQUE INDEX undo_batch_id_idx ON backout.undo_batch (undo_batch_id);
+-- wait_for_batch looks a batch up by id alone.  Not unique (0.6.0), as backout_batch_id_idx: the key is
+-- (client_id, undo_batch_id), the id is drawn by the extension (gen_random_uuid), and a unique index without
+-- the client cannot exist on a table distributed by client (tests/citus/NOTES.md, B3)
+CREATE INDEX undo_batch_id_idx ON backout.undo_batch (undo_batch_id);
 COMMENT ON TABLE backout.undo_batch IS
     'One row per undo_job_schedule request, rejected ones included (when the caller operates on an existing '
     'client): the request, its status and counts, and the batch engine''s bookkeeping. Written by the '

@@ -82,6 +82,10 @@ GRANT SELECT ON backout.reversed_invoice, backout.reversed_billing_record, backo
 SELECT pg_catalog.pg_extension_config_dump('backout.reversed_invoice', '');
 SELECT pg_catalog.pg_extension_config_dump('backout.reversed_billing_record', '');
 
+-- undo_batch_id_idx is no longer unique (as backout_batch_id_idx): the key is (client_id, undo_batch_id)
+DROP INDEX backout.undo_batch_id_idx;
+CREATE INDEX undo_batch_id_idx ON backout.undo_batch (undo_batch_id);
+
 -- discard_usage gains dry_run: the old signature goes, the new one comes with the functions below.
 DROP FUNCTION backout.discard_usage(bigint, bigint[], text[], bigint, text, text, jsonb);
 

@@ -154,7 +154,8 @@ fn claim_files(client_id: i64, batch_id: Uuid, files: &[String]) -> Outcome<()> 
             spi.update(
                 "INSERT INTO backout.backout_file_claim (client_id, file_name, backout_batch_id)
              SELECT $1, f, $2 FROM unnest($3::text[]) AS f ORDER BY f COLLATE \"C\"
-             ON CONFLICT (client_id, file_name) DO NOTHING",
+             ON CONFLICT (client_id, file_name) DO NOTHING
+             RETURNING file_name", // counted by the rows returned: Citus reports the rows sent
                 None,
                 &[client_id.into(), batch_id.into(), files.to_vec().into()],
             )

@@ -48,7 +48,7 @@ macro_rules! apply_deltas {
         ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
            SET consumed_amount = cb.consumed_amount + excluded.consumed_amount,
                consumed_units = cb.consumed_units + excluded.consumed_units,
-               updated_at = now()
+               updated_at = excluded.updated_at  -- its default, now(): Citus takes no volatile call here
         RETURNING cb.acct_no, cb.period_start, cb.consumed_amount, cb.consumed_units)"#
         )
     };

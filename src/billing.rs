@@ -120,7 +120,8 @@ const SETTLE_BALANCES: &str = r#"
     INSERT INTO backout.commitment_balance AS cb (client_id, acct_no, period_start, true_up_amount, true_up_batch_id)
     SELECT $1, t.acct_no, t.period_start, t.amount, $2 FROM true_up t
     ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
-       SET true_up_amount = excluded.true_up_amount, true_up_batch_id = excluded.true_up_batch_id, updated_at = now()"#;
+       SET true_up_amount = excluded.true_up_amount, true_up_batch_id = excluded.true_up_batch_id,
+           updated_at = excluded.updated_at  -- its default, now(): Citus takes no volatile call here"#;
 
 /// Each invoice's totals from its own lines (an index probe per invoice, so the cost is linear in the run's
 /// invoices whatever the statistics say about them: a join with aggregated lines let stale estimates pick a
