@@ -713,16 +713,7 @@ fn preview_backout_usage_file_transactions(
             )
             .map(|c| (c, files, u))
         });
-    let (client, files, undo) = match checked {
-        Ok(ok) => ok,
-        Err(r) => {
-            ereport!(
-                ERROR,
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!("{}: {}", r.code, r.message)
-            );
-        }
-    };
+    let (client, files, undo) = crate::reply::or_raise_invalid(checked);
     let rows = Spi::connect(|spi| {
         spi.select(PREVIEW, None, &[client.into(), files.into(), undo.into()])
             .expect("backout preview")

@@ -143,8 +143,9 @@ pub enum PlanShape {
     /// run's rows by batch and filters them by a list (the invoices a reversal targets): PostgreSQL 15
     /// hashes a constant list but compares a parameter list element by element (rows x invoices), and a
     /// generic plan cannot bind an index column compared with `= ANY` of a parameter array, so it read every
-    /// billed row of the client, not the run's.  Safe for such statements whatever the statistics say:
-    /// an estimate too low only makes a lookup by index, never a rescan of a large input.
+    /// billed row of the client, not the run's.  Safe for such statements of one table whatever the
+    /// statistics say: an estimate too low only makes a lookup by index, never a rescan of a large input.
+    /// A statement that joins two such inputs needs CustomHashed.
     Custom,
     /// A custom plan without nested-loop joins (where a join can be hashed): for a statement that joins a
     /// run's rows (invoices, snapshots) with the accounts' rows (pointers, buckets, contracts) of a client
@@ -206,6 +207,21 @@ pub fn with_plan<R>(
         set_local(name, value);
     }
     result
+}
+
+/// The checked input of a preview, or the error (SQLSTATE 22023) naming its code and message: previews raise
+/// what the submission would answer, as nothing is recorded for them.
+pub fn or_raise_invalid<T>(checked: Outcome<T>) -> T {
+    match checked {
+        Ok(ok) => ok,
+        Err(r) => {
+            ereport!(
+                ERROR,
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("{}: {}", r.code, r.message)
+            );
+        }
+    }
 }
 
 /// The first column of the first row of a statement planned as `shape` says, or None.

@@ -306,16 +306,7 @@ fn preview_undo_job_schedule(
         let client = require_client(client_id, Level::Reader, "preview_undo_job_schedule")?;
         Ok((client, day, discard))
     });
-    let (client, day, discard) = match checked {
-        Ok(ok) => ok,
-        Err(r) => {
-            ereport!(
-                ERROR,
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!("{}: {}", r.code, r.message)
-            );
-        }
-    };
+    let (client, day, discard) = crate::reply::or_raise_invalid(checked);
     let target = target(client, day);
     let action = match reversal::billed_again(client, &target) {
         Some(problem) => format!(
