@@ -27,9 +27,12 @@ COMMENT ON COLUMN backout.lock_row.lock_name IS
 -- lock_row.
 CREATE FUNCTION backout.create_client_lock_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $lock$
+DECLARE
+    ids bigint[] := (SELECT array_agg(n.client_id ORDER BY n.client_id) FROM new_clients n);
 BEGIN
+    -- the transition table read alone first (Citus cannot join it with a distributed table on the shard)
     INSERT INTO backout.lock_row (client_id, lock_kind, lock_name)
-    SELECT n.client_id, 'client', '' FROM new_clients n ORDER BY 1
+    SELECT i, 'client', '' FROM pg_catalog.unnest(ids) AS i
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END

@@ -107,21 +107,19 @@ COMMENT ON COLUMN backout.access_refusal.refused_minute IS 'The minute the refus
 COMMENT ON COLUMN backout.access_refusal.refusals IS 'Number of refusals in that minute.';
 COMMENT ON COLUMN backout.access_refusal.last_refused_at IS 'The last refusal of the minute.';
 
--- The checks.  SQL-standard bodies: bound when created (nothing resolves through the caller's search_path)
--- and still inlinable.  They evaluate current_user, so they are called as the caller, never as an owner.
+-- The checks.  The one the policies and the API use is backout.tenant_allows / tenant_clients (Rust,
+-- src/access.rs): it reads the entitlements once per statement and no table in the query that calls it,
+-- which Citus requires of a row filter on a distributed table.  The SQL helpers below keep their names;
+-- SQL-standard bodies, bound when created, evaluated as the caller (current_user), never as an owner.
 
 -- Is the current role entitled to the client at the level (operator includes reader)?  Superusers are.
 CREATE FUNCTION backout.entitled(p_client_id bigint, p_level text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-    SELECT COALESCE((SELECT a.rolsuper FROM pg_catalog.pg_roles a WHERE a.rolname = CURRENT_USER), false)
-        OR EXISTS (SELECT FROM backout.entitlement e
-                   WHERE (e.client_id IS NULL OR e.client_id = p_client_id)
-                     AND (e.level = 'operator' OR p_level = 'reader')
-                     AND pg_catalog.pg_has_role(e.role::oid, 'USAGE'));
+    SELECT backout.tenant_allows(p_client_id, p_level);
 END;
 
--- Is the current role entitled to every client at the level?  (Row-level security, once per statement.)
+-- Is the current role entitled to every client at the level?
 CREATE FUNCTION backout.entitled_to_all(p_level text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
@@ -131,7 +129,7 @@ BEGIN ATOMIC
                      AND pg_catalog.pg_has_role(e.role::oid, 'USAGE'));
 END;
 
--- The clients the current role is entitled to at the level, one by one.  (Row-level security.)
+-- The clients the current role is entitled to at the level, one by one.
 CREATE FUNCTION backout.entitled_clients(p_level text) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
@@ -229,8 +227,9 @@ ALTER TABLE backout.access_refusal ENABLE ROW LEVEL SECURITY;
 CREATE POLICY access_refusal_admin ON backout.access_refusal FOR SELECT
     USING (pg_catalog.pg_has_role('backout_admin', 'USAGE'));
 
--- Tenant tables: read at reader level, write at operator level.  The entitlement lookups are uncorrelated
--- subqueries, so each runs once per statement (an InitPlan), not once per row.
+-- Tenant tables: read at reader level, write at operator level.  backout.tenant_allows looks the
+-- entitlements up once per statement (then searches a sorted list per row), and reads no table in the
+-- statement itself: Citus accepts it in a policy of a distributed table (it refuses subqueries there).
 DO $rls$
 DECLARE
     t regclass;
@@ -242,10 +241,10 @@ BEGIN
              ORDER BY c.relname
     LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE pg_catalog.format($p$CREATE POLICY tenant_read ON %s FOR SELECT USING (
-            (SELECT backout.entitled_to_all('reader')) OR client_id = ANY (CAST((SELECT backout.entitled_clients('reader')) AS bigint[])))$p$, t);
-        EXECUTE pg_catalog.format($p$CREATE POLICY tenant_write ON %s USING (
-            (SELECT backout.entitled_to_all('operator')) OR client_id = ANY (CAST((SELECT backout.entitled_clients('operator')) AS bigint[])))$p$, t);
+        EXECUTE pg_catalog.format($p$CREATE POLICY tenant_read ON %s FOR SELECT
+            USING (backout.tenant_allows(client_id, 'reader'))$p$, t);
+        EXECUTE pg_catalog.format($p$CREATE POLICY tenant_write ON %s
+            USING (backout.tenant_allows(client_id, 'operator'))$p$, t);
     END LOOP;
 END
 $rls$;
@@ -268,6 +267,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA backout TO backout_reader;
 REVOKE SELECT ON backout.access_refusal, backout.lock_row FROM backout_reader;
 GRANT EXECUTE ON FUNCTION
     backout.entitled(bigint, text), backout.entitled_to_all(text), backout.entitled_clients(text),
+    backout.tenant_allows(bigint, text), backout.tenant_clients(text),
     backout.get_undo_job_schedule_status(uuid, bigint),
     backout.get_usage_file_txns_backout_status(uuid, bigint),
     backout.preview_backout_usage_file_transactions(text, bigint, boolean),
@@ -531,11 +531,21 @@ COMMENT ON FUNCTION backout.entitled(bigint, text) IS
     'Helper of the access checks: is the current role entitled to the client at the level (reader or '
     'operator; operator includes reader)? Superusers are. Readers. Never raises.';
 COMMENT ON FUNCTION backout.entitled_to_all(text) IS
-    'Helper of the row-level security policies and of the batch queue''s scope: is the current role entitled '
-    'to every client (an entitlement with client_id NULL) at the level? Readers. Never raises.';
+    'Helper: is the current role entitled to every client (an entitlement with client_id NULL) at the level? '
+    'Readers. Never raises.';
 COMMENT ON FUNCTION backout.entitled_clients(text) IS
-    'Helper of the row-level security policies and of the batch queue''s scope: the clients the current role '
-    'is entitled to one by one at the level, as an array (empty when none). Readers. Never raises.';
+    'Helper: the clients the current role is entitled to one by one at the level, as an array (empty when '
+    'none). Readers. Never raises.';
+COMMENT ON FUNCTION backout.distribute() IS
+    'Scale-out on Citus: distributes every table by client_id (co-located with client), makes the tables '
+    'without a client reference tables, gives each sequence a range per node and delegates every function that '
+    'takes a client to the node that holds it. Coordinator, superuser; idempotent; one line per action.';
+COMMENT ON FUNCTION backout.tenant_allows(bigint, text) IS
+    'The row filter of every tenant table''s policies: may the current role read (reader) or write (operator) '
+    'the client''s rows? The entitlements are read once per statement. Readers.';
+COMMENT ON FUNCTION backout.tenant_clients(text) IS
+    'The clients the current role may read (reader) or write (operator), sorted; NULL: every client (a '
+    'superuser, or entitled to every client). Read once per statement. Readers.';
 COMMENT ON FUNCTION backout.grant_client(regrole, bigint, text) IS
     'Entitles a role to a client (client_id NULL: every client) at level reader or operator, and grants it '
     'the group role backout_reader or backout_operator; a second grant replaces the level. Returns what was '

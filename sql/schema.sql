@@ -360,43 +360,51 @@ COMMENT ON COLUMN backout.usage_day_count.records IS
 
 -- Adds each statement's net change per key.  Keys are upserted in key order, at the end of the statement:
 -- after every usage row and balance bucket lock of ingest, discard and backout, so the lock order stays
--- client, files, records, buckets, day counts and concurrent writers wait, never deadlock.  SECURITY
+-- client, files, records, buckets, day counts and concurrent writers wait, never deadlock.  The transition
+-- table is read into an array first, by a statement that names no other table: Citus runs the trigger on the
+-- shard and cannot plan a statement that joins a transition table with a distributed one.  SECURITY
 -- DEFINER: operators write usage_txn with their own rights, but the counts only through this trigger.
 CREATE FUNCTION backout.count_usage_by_day() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $count$
+DECLARE
+    delta backout.usage_day_count[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO backout.usage_day_count AS c (client_id, acct_no, usage_day, usage_type_no, billed, is_excluded, records)
-        SELECT n.client_id, n.acct_no, CAST(n.usage_date AS date), n.usage_type_no, n.invoice_no IS NOT NULL,
-               n.is_excluded, count(*)
-        FROM new_rows n
-        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-        ON CONFLICT (client_id, acct_no, usage_day, usage_type_no, billed, is_excluded)
-        DO UPDATE SET records = c.records + excluded.records;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO backout.usage_day_count AS c (client_id, acct_no, usage_day, usage_type_no, billed, is_excluded, records)
-        SELECT o.client_id, o.acct_no, CAST(o.usage_date AS date), o.usage_type_no, o.invoice_no IS NOT NULL,
-               o.is_excluded, -count(*)
-        FROM old_rows o
-        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-        ON CONFLICT (client_id, acct_no, usage_day, usage_type_no, billed, is_excluded)
-        DO UPDATE SET records = c.records + excluded.records;
-    ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO backout.usage_day_count AS c (client_id, acct_no, usage_day, usage_type_no, billed, is_excluded, records)
-        SELECT d.client_id, d.acct_no, d.usage_day, d.usage_type_no, d.billed, d.is_excluded, sum(d.n)
+        SELECT array_agg(ROW(d.*)::backout.usage_day_count ORDER BY d.client_id, d.acct_no, d.usage_day,
+                                                                   d.usage_type_no, d.billed, d.is_excluded)
+        INTO delta
         FROM (SELECT n.client_id, n.acct_no, CAST(n.usage_date AS date) AS usage_day, n.usage_type_no,
-                     n.invoice_no IS NOT NULL AS billed, n.is_excluded, 1 AS n
-              FROM new_rows n
-              UNION ALL
-              SELECT o.client_id, o.acct_no, CAST(o.usage_date AS date), o.usage_type_no, o.invoice_no IS NOT NULL,
-                     o.is_excluded, -1
-              FROM old_rows o) d
-        GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d.n) <> 0 ORDER BY 1, 2, 3, 4, 5, 6
-        ON CONFLICT (client_id, acct_no, usage_day, usage_type_no, billed, is_excluded)
-        DO UPDATE SET records = c.records + excluded.records;
+                     n.invoice_no IS NOT NULL AS billed, n.is_excluded, count(*) AS records
+              FROM new_rows n GROUP BY 1, 2, 3, 4, 5, 6) d;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(ROW(d.*)::backout.usage_day_count ORDER BY d.client_id, d.acct_no, d.usage_day,
+                                                                   d.usage_type_no, d.billed, d.is_excluded)
+        INTO delta
+        FROM (SELECT o.client_id, o.acct_no, CAST(o.usage_date AS date) AS usage_day, o.usage_type_no,
+                     o.invoice_no IS NOT NULL AS billed, o.is_excluded, -count(*) AS records
+              FROM old_rows o GROUP BY 1, 2, 3, 4, 5, 6) d;
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT array_agg(ROW(d.*)::backout.usage_day_count ORDER BY d.client_id, d.acct_no, d.usage_day,
+                                                                   d.usage_type_no, d.billed, d.is_excluded)
+        INTO delta
+        FROM (SELECT x.client_id, x.acct_no, x.usage_day, x.usage_type_no, x.billed, x.is_excluded,
+                     sum(x.n)::bigint AS records
+              FROM (SELECT n.client_id, n.acct_no, CAST(n.usage_date AS date) AS usage_day, n.usage_type_no,
+                           n.invoice_no IS NOT NULL AS billed, n.is_excluded, 1 AS n
+                    FROM new_rows n
+                    UNION ALL
+                    SELECT o.client_id, o.acct_no, CAST(o.usage_date AS date), o.usage_type_no,
+                           o.invoice_no IS NOT NULL, o.is_excluded, -1
+                    FROM old_rows o) x
+              GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(x.n) <> 0) d;
     ELSE  -- TRUNCATE
         TRUNCATE backout.usage_day_count;
+        RETURN NULL;
     END IF;
+    INSERT INTO backout.usage_day_count AS c (client_id, acct_no, usage_day, usage_type_no, billed, is_excluded, records)
+    SELECT * FROM pg_catalog.unnest(delta)  -- in key order
+    ON CONFLICT (client_id, acct_no, usage_day, usage_type_no, billed, is_excluded)
+    DO UPDATE SET records = c.records + excluded.records;
     RETURN NULL;
 END
 $count$;

@@ -29,29 +29,130 @@ impl Level {
 
 /// Is the current role entitled to the client at the level?
 pub fn entitled(client_id: i64, level: Level) -> bool {
-    read_value::<bool>(
-        "SELECT backout.entitled($1, $2)",
-        &[client_id.into(), level.as_str().into()],
-    )
-    .unwrap_or(false)
+    allows(&tenant_scope(level), client_id)
 }
 
 /// The clients the current role may act on at the level: None = every client.
 pub fn entitled_clients(level: Level) -> Option<Vec<i64>> {
-    let all = read_value::<bool>(
-        "SELECT backout.entitled_to_all($1) OR COALESCE((SELECT a.rolsuper FROM pg_catalog.pg_roles a
-                                                        WHERE a.rolname = CURRENT_USER), false)",
-        &[level.as_str().into()],
-    );
-    match all {
-        Some(true) => None,
-        _ => Some(
-            read_value::<Vec<i64>>(
-                "SELECT backout.entitled_clients($1)",
-                &[level.as_str().into()],
+    tenant_scope(level)
+}
+
+fn allows(scope: &Option<Vec<i64>>, client_id: i64) -> bool {
+    match scope {
+        None => true,
+        Some(clients) => clients.binary_search(&client_id).is_ok(),
+    }
+}
+
+/// The row filter of every tenant table (its row-level security policies): may the current role read
+/// (`reader`) or write (`operator`) the client's rows?  One lookup of the entitlements per statement (see
+/// `tenant_scope`), then a search in a sorted list per row.  It reads no table in the query that calls it,
+/// so Citus accepts it in a policy of a distributed table and evaluates it on the shard.
+/// A NULL client is allowed only to a role that may act on every client; a NULL level asks for operator.
+#[pg_extern(stable, parallel_safe)]
+fn tenant_allows(client_id: Option<i64>, level: Option<&str>) -> bool {
+    let level = level.map_or(Level::Operator, level_named);
+    with_scope(level, |scope| match client_id {
+        Some(client_id) => allows(scope, client_id),
+        None => scope.is_none(),
+    })
+}
+
+/// The clients the current role may read (`reader`) or write (`operator`), sorted; NULL: every client (a
+/// superuser, or a role entitled to every client).
+#[pg_extern(stable, parallel_safe, strict)]
+fn tenant_clients(level: &str) -> Option<Vec<i64>> {
+    tenant_scope(level_named(level))
+}
+
+/// `reader`, else operator (the stricter: what the SQL helpers always did with any other value).
+fn level_named(level: &str) -> Level {
+    if level == "reader" {
+        Level::Reader
+    } else {
+        Level::Operator
+    }
+}
+
+type StatementKey = (u32, i64, u32, pg_sys::Oid);
+
+thread_local! {
+    /// Per level: the statement it was read for, and the answer.
+    static SCOPES: std::cell::RefCell<[Option<(StatementKey, Option<Vec<i64>>)>; 2]> =
+        const { std::cell::RefCell::new([None, None]) };
+}
+
+/// One statement of one role: the transaction, the top-level statement's start, the command within it
+/// (a statement after a write in the same transaction sees the write) and the role in effect.
+fn statement_key() -> StatementKey {
+    // SAFETY: reads this backend's transaction, statement and user state.
+    unsafe {
+        (
+            (*pg_sys::MyProc).lxid,
+            pg_sys::GetCurrentStatementStartTimestamp(),
+            pg_sys::GetCurrentCommandId(false),
+            pg_sys::GetUserId(),
+        )
+    }
+}
+
+/// The current role's clients at the level, read once per statement: what the policies' uncorrelated
+/// subqueries (one InitPlan per statement) gave before, in a form Citus accepts.
+pub fn tenant_scope(level: Level) -> Option<Vec<i64>> {
+    with_scope(level, Option::clone)
+}
+
+fn with_scope<R>(level: Level, read: impl Fn(&Option<Vec<i64>>) -> R) -> R {
+    let key = statement_key();
+    let cached = SCOPES.with(|cache| {
+        let cache = cache.borrow();
+        match &cache[level as usize] {
+            Some((k, scope)) if *k == key => Some(read(scope)),
+            _ => None,
+        }
+    });
+    if let Some(answer) = cached {
+        return answer;
+    }
+    // read outside the borrow: the lookup runs SQL, which may evaluate a policy that calls back here
+    let scope = read_scope(level);
+    let answer = read(&scope);
+    SCOPES.with(|cache| cache.borrow_mut()[level as usize] = Some((key, scope)));
+    answer
+}
+
+fn read_scope(level: Level) -> Option<Vec<i64>> {
+    // SAFETY: the current user's superuser flag, from the syscache.
+    if unsafe { pg_sys::superuser() } {
+        return None;
+    }
+    let (all, clients) = crate::citus::with_nested_reads(|| {
+        Spi::connect(|client| {
+            let row = client
+                .select(
+                    // every name qualified: it runs with the caller's search_path, which the caller
+                    // chooses (an operator of theirs must not stand in for pg_catalog's)
+                    "SELECT COALESCE(pg_catalog.bool_or(e.client_id IS NULL), false),
+                            COALESCE(pg_catalog.array_agg(DISTINCT e.client_id)
+                                         FILTER (WHERE e.client_id IS NOT NULL), '{}'::bigint[])
+                     FROM backout.entitlement e
+                     WHERE (e.level OPERATOR(pg_catalog.=) 'operator' OR $1 OPERATOR(pg_catalog.=) 'reader')
+                       AND pg_catalog.pg_has_role(e.role::oid, 'USAGE')",
+                    Some(1),
+                    &[level.as_str().into()],
+                )
+                .expect("entitlements")
+                .first();
+            (
+                row.get::<bool>(1).expect("all").unwrap_or(false),
+                row.get::<Vec<i64>>(2).expect("clients").unwrap_or_default(),
             )
-            .unwrap_or_default(),
-        ),
+        })
+    });
+    if all {
+        None
+    } else {
+        Some(clients) // array_agg(DISTINCT) sorts
     }
 }
 

@@ -204,24 +204,26 @@ const FILES: &str = r#"
     FROM found f JOIN backout.usage_txn u ON u.client_id = $1 AND u.txn_id = f.txn_id
     WHERE f.matches = 1"#;
 
-/// Lock the records (in txn_id order: two overlapping discards never deadlock), flag the unbilled, not yet
-/// excluded ones, take their contribution out of the balances.  Columns: discarded, emptied buckets
-/// (2), failures found here (not found, ambiguous), record numbers left for the second look.
-/// $3 = reason code, $4 = comment, $5 = excluded_by, $6 = qualifiers.
+/// Lock the records, in txn_id order (two overlapping discards never deadlock).  A statement of its own,
+/// before DISCARD: Citus cannot run a locking CTE inside the modifying statement.
+const LOCK_RECORDS: &str = r#"
+    WITH {found}
+    SELECT u.txn_id FROM backout.usage_txn u
+    WHERE u.client_id = $1 AND u.txn_id IN (SELECT f.txn_id FROM found f WHERE f.matches = 1)
+    ORDER BY u.txn_id
+    FOR UPDATE OF u"#;
+
+/// Flag the unbilled, not yet excluded records (locked by LOCK_RECORDS), take their contribution out of the
+/// balances.  Columns: discarded, emptied buckets (2), failures found here (not found, ambiguous), record
+/// numbers left for the second look.  $3 = reason code, $4 = comment, $5 = excluded_by, $6 = qualifiers.
 const DISCARD: &str = r#"
     WITH {found},
-    rows_locked AS (
-        SELECT u.txn_id FROM backout.usage_txn u
-        WHERE u.client_id = $1 AND u.txn_id IN (SELECT f.txn_id FROM found f WHERE f.matches = 1)
-        ORDER BY u.txn_id
-        FOR UPDATE OF u),
     gone AS (
         UPDATE backout.usage_txn u
            SET is_excluded = true, exclude_reason_cd = $3, exclusion_comment = $4, excluded_by = $5,
                excluded_at = now(), exclusion_qualifiers = $6
          WHERE u.client_id = $1 AND u.txn_id IN (SELECT f.txn_id FROM found f WHERE f.matches = 1)
            AND NOT u.is_excluded AND u.billing_batch_id IS NULL
-           AND (SELECT count(*) FROM rows_locked) >= 0  -- an InitPlan: every row lock is taken first
         RETURNING u.txn_id, u.acct_no, u.usage_type_no, u.usage_date, u.units, u.amount, false AS is_excluded),
     {subtract}
     SELECT (SELECT count(*) FROM gone), {emptied},
@@ -292,6 +294,11 @@ fn discard(client_id: i64, request: &Request) -> Discarded {
     )
     .unwrap_or_default();
     locks::lock_files(client_id, &files);
+    Spi::run_with_args(
+        &LOCK_RECORDS.replace("{found}", found),
+        &[client_id.into(), key_arg(&request.keys)],
+    )
+    .expect("lock the records");
     let sql = DISCARD
         .replace("{found}", found)
         .replace("{subtract}", SUBTRACT_GONE)

@@ -213,12 +213,25 @@ pub fn prune_ctes() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The union of every kind's PROCESSING rows: kind index, client, id, queue position, due time.
+/// The union of every kind's PROCESSING rows: kind index, client, id, queue position, due time.  With Citus,
+/// only those of the clients whose shards this node holds (`citus::local_clients`), as a list of constants in
+/// each table's filter, so that Citus reads this node's shards alone.
 fn queue_sql() -> String {
-    over_kinds(
-        "SELECT {kind} AS kind, client_id, {id} AS batch_id, queue_seq, next_attempt_at
-         FROM {table} WHERE status = 'PROCESSING'",
-    )
+    let local = match crate::citus::local_clients() {
+        None => String::new(),
+        Some(clients) => format!(
+            " AND client_id = ANY ('{{{}}}'::bigint[])",
+            clients
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    };
+    over_kinds(&format!(
+        "SELECT {{kind}} AS kind, client_id, {{id}} AS batch_id, queue_seq, next_attempt_at
+         FROM {{table}} WHERE status = 'PROCESSING'{local}"
+    ))
 }
 
 /// The head of each client's queue, oldest first, when due and within the scope: (kind, client, id).
@@ -306,23 +319,40 @@ fn mark_claimed(kind: &'static Kind, client_id: i64, batch_id: Uuid) -> Option<C
     if !take_if_idle(kind, client_id, batch_id) {
         return None;
     }
+    // the time and the request read by statements of their own: Citus takes no volatile call in an UPDATE
+    // of a distributed table, nor a non-immutable one in its RETURNING
     let sql = format!(
         "UPDATE {table} AS t SET run_attempts = t.run_attempts + 1, runner_pid = pg_catalog.pg_backend_pid(),
-                               start_date = pg_catalog.clock_timestamp()
+                               start_date = $3
           WHERE t.{id} = $1 AND t.client_id = $2 AND t.status = 'PROCESSING'
-         RETURNING t.client_id, t.run_as::oid, t.run_attempts, t.last_error, pg_catalog.to_jsonb(t)::text",
+         RETURNING t.client_id, t.run_as::oid, t.run_attempts, t.last_error",
+        table = kind.table,
+        id = kind.id_column
+    );
+    let request = format!(
+        "SELECT pg_catalog.to_jsonb(t)::text FROM {table} AS t WHERE t.{id} = $1 AND t.client_id = $2",
         table = kind.table,
         id = kind.id_column
     );
     Spi::connect_mut(|spi| {
         let rows = spi
-            .update(&sql, Some(1), &[batch_id.into(), client_id.into()])
+            .update(
+                &sql,
+                Some(1),
+                &[batch_id.into(), client_id.into(), now().into()],
+            )
             .expect("claim batch");
         if rows.is_empty() {
             return None;
         }
         let row = rows.first();
-        let request = row.get::<String>(5).expect("request").unwrap_or_default();
+        let request = spi
+            .select(&request, Some(1), &[batch_id.into(), client_id.into()])
+            .expect("batch request")
+            .first()
+            .get::<String>(1)
+            .expect("request")
+            .unwrap_or_default();
         Some(Claim {
             kind,
             batch: Batch {
@@ -352,6 +382,11 @@ pub fn claim_next(scope: &Scope) -> Option<Claim> {
         }
         None
     })
+}
+
+/// The time now (`clock_timestamp()`), as a value to pass to a statement.
+fn now() -> pgrx::datum::TimestampWithTimeZone {
+    first_value("SELECT pg_catalog.clock_timestamp()", &[]).expect("clock")
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -568,22 +603,20 @@ struct StatusUpdate {
 /// Write a PROCESSING batch's new status (a retry keeps it PROCESSING, with the reason in last_error); when
 /// it ends, announce it and free what it holds (file claims, cancel request).
 fn write_status(kind: &Kind, client_id: i64, batch_id: Uuid, update: StatusUpdate) {
+    // the time is a parameter and the announcement a statement of its own: Citus takes no volatile call in
+    // an UPDATE of a distributed table
     let sql = format!(
-        "WITH done AS (
-             UPDATE {table} SET status = $2, error_code = $3,
-                    error_message = CASE WHEN $2 = 'PROCESSING' THEN error_message ELSE $4 END,
-                    last_error = CASE WHEN $2 = 'PROCESSING' THEN $4 ELSE last_error END,
-                    error_sqlstate = CASE WHEN $2 = 'COMPLETED' THEN error_sqlstate ELSE $5 END, runner_pid = NULL,
-                    next_attempt_at = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => $6),
-                    update_date = pg_catalog.clock_timestamp()
-              WHERE {id} = $1 AND client_id = $8 AND status = 'PROCESSING'
-             RETURNING {id} AS batch_id, status)
-         SELECT pg_catalog.pg_notify($7, pg_catalog.json_build_object('batch_id', batch_id, 'status', status)::text)
-         FROM done WHERE status <> 'PROCESSING'",
+        "UPDATE {table} SET status = $2, error_code = $3,
+                error_message = CASE WHEN $2 = 'PROCESSING' THEN error_message ELSE $4 END,
+                last_error = CASE WHEN $2 = 'PROCESSING' THEN $4 ELSE last_error END,
+                error_sqlstate = CASE WHEN $2 = 'COMPLETED' THEN error_sqlstate ELSE $5 END, runner_pid = NULL,
+                next_attempt_at = $7 + pg_catalog.make_interval(secs => $6), update_date = $7
+          WHERE {id} = $1 AND client_id = $8 AND status = 'PROCESSING'
+         RETURNING status",
         table = kind.table,
         id = kind.id_column
     );
-    Spi::run_with_args(
+    let written = first_value::<String>(
         &sql,
         &[
             batch_id.into(),
@@ -592,11 +625,17 @@ fn write_status(kind: &Kind, client_id: i64, batch_id: Uuid, update: StatusUpdat
             update.message.into(),
             update.sqlstate.into(),
             update.retry_in.into(),
-            NOTIFY_CHANNEL.into(),
+            now().into(),
             client_id.into(),
         ],
-    )
-    .expect("record batch status");
+    );
+    if let Some(status) = written.filter(|s| s != "PROCESSING") {
+        Spi::run_with_args(
+            "SELECT pg_catalog.pg_notify($1, pg_catalog.json_build_object('batch_id', $2, 'status', $3)::text)",
+            &[NOTIFY_CHANNEL.into(), batch_id.into(), status.into()],
+        )
+        .expect("announce the batch's end");
+    }
     if update.status != "PROCESSING" {
         (kind.release)(client_id, batch_id);
         Spi::run_with_args(

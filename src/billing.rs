@@ -18,9 +18,29 @@ use pgrx::prelude::*;
 pub const ALREADY_SCHEDULED: &str = "ALREADY_SCHEDULED";
 pub const MISSING_PRICE: &str = "MISSING_PRICE";
 
+/// The price in force for commitment `c`'s usage type on its period's last day (backout.price_offer_in_force's
+/// rule: the account's custom price, else the standard one; two probes of price_offer_one_per_day), inline
+/// and joined on `c.client_id`: Citus cannot plan a statement that calls a table-reading SQL function, and
+/// pushes a statement down to the client's shard only when every table joins on the distribution column.
+macro_rules! price_of_commitment {
+    () => {
+        r#"
+        SELECT price.price_offer_id, price.unit_price
+        FROM ((SELECT p.price_offer_id, p.unit_price FROM backout.price_offer p
+               WHERE p.client_id = c.client_id AND p.usage_type_no = c.usage_type_no AND p.acct_no = c.acct_no
+                 AND p.effective_from <= c.period_end - 1 ORDER BY p.effective_from DESC LIMIT 1)
+              UNION ALL
+              (SELECT p.price_offer_id, p.unit_price FROM backout.price_offer p
+               WHERE p.client_id = c.client_id AND p.usage_type_no = c.usage_type_no AND p.acct_no IS NULL
+                 AND p.effective_from <= c.period_end - 1 ORDER BY p.effective_from DESC LIMIT 1)) AS price
+        LIMIT 1"#
+    };
+}
+
 /// A QUANTITY commitment closing in this run whose usage type has no price to value the shortfall.
 /// $1 = client_id, $2 = billing date.
-const UNPRICED_TRUE_UP: &str = r#"
+const UNPRICED_TRUE_UP: &str = concat!(
+    r#"
     SELECT format('account %s has a QUANTITY commitment for period %s..%s but no price in force for usage_type_code %L on %s',
                   c.acct_no, to_char(c.period_start, 'YYYY-MM-DD'), to_char(c.period_end, 'YYYY-MM-DD'),
                   ut.usage_type_code, to_char(c.period_end - 1, 'YYYY-MM-DD'))
@@ -30,9 +50,12 @@ const UNPRICED_TRUE_UP: &str = r#"
      AND c.period_end > bp.last_bill_date AND c.period_end <= bp.next_bill_date
     JOIN backout.usage_type ut ON ut.client_id = c.client_id AND ut.usage_type_no = c.usage_type_no
     WHERE bp.client_id = $1 AND bp.next_bill_date = $2
-      AND NOT EXISTS (SELECT FROM backout.price_offer_in_force($1, c.acct_no, c.usage_type_no, c.period_end - 1))
+      AND NOT EXISTS ("#,
+    price_of_commitment!(),
+    r#")
     ORDER BY c.acct_no
-    LIMIT 1"#;
+    LIMIT 1"#
+);
 
 /// $1 = client_id, $2 = billing date.  Returns the batch id.
 const START_BATCH: &str = r#"
@@ -86,19 +109,20 @@ const TRUE_UPS: &str = concat!(
            CASE c.kind WHEN 'AMOUNT' THEN used.amount ELSE used.units END
     FROM backout.invoice i
     JOIN backout.commitment_contract c
-      ON c.client_id = $1 AND c.acct_no = i.acct_no
+      ON c.client_id = i.client_id AND c.acct_no = i.acct_no
      AND c.period_end > i.period_start AND c.period_end <= i.period_end
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(u.amount), 0) AS amount, coalesce(sum(u.units), 0) AS units
         FROM backout.usage_txn u
-        WHERE u.client_id = $1
+        WHERE u.client_id = c.client_id
           AND u.invoice_no IS NOT NULL  -- = billed; not billing_batch_id, whose partial index stale
                                         -- statistics (all NULL before this run) would make look empty
           AND "#,
     usage_reaches_contract!(),
     r#") AS used
-    LEFT JOIN LATERAL backout.price_offer_in_force($1, c.acct_no, c.usage_type_no, c.period_end - 1) AS po
-      ON c.kind = 'QUANTITY'
+    LEFT JOIN LATERAL ("#,
+    price_of_commitment!(),
+    r#") AS po ON c.kind = 'QUANTITY'
     WHERE i.client_id = $1 AND i.billing_batch_id = $2
     ORDER BY i.acct_no"#
 );

@@ -14,6 +14,7 @@ mod batch_api;
 mod batches;
 mod billing;
 mod billrun;
+mod citus;
 mod clear;
 mod dates;
 mod dimensioned;
@@ -41,6 +42,11 @@ extension_sql_file!(
     "../sql/batches.sql",
     name = "batches",
     requires = ["schema", batch_api::define_operations_view]
+);
+extension_sql_file!(
+    "../sql/distribute.sql",
+    name = "distribute",
+    requires = ["schema", "batches"]
 );
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 

@@ -155,6 +155,17 @@ pub enum PlanShape {
     CustomHashed,
 }
 
+/// With Citus, the custom form of a generic shape: Citus cannot plan a generic plan of a parameterized
+/// statement on distributed tables ("parameters in SQL functions").  Nothing is lost: it ships each shard's
+/// query with the values in it, so the node that runs it plans it with constants anyway.
+fn on_this_database(shape: PlanShape) -> PlanShape {
+    match shape {
+        PlanShape::Generic if crate::citus::present() => PlanShape::Custom,
+        PlanShape::GenericHashed if crate::citus::present() => PlanShape::CustomHashed,
+        other => other,
+    }
+}
+
 fn set_local(name: &str, value: &str) -> String {
     let previous =
         Spi::get_one_with_args::<String>("SELECT pg_catalog.current_setting($1)", &[name.into()])
@@ -175,7 +186,7 @@ pub fn with_plan<R>(
     args: &[DatumWithOid],
     read: impl FnOnce(pgrx::spi::SpiTupleTable) -> R,
 ) -> R {
-    let settings: &[(&str, &str)] = match shape {
+    let settings: &[(&str, &str)] = match on_this_database(shape) {
         PlanShape::Generic => &[("plan_cache_mode", "force_generic_plan")],
         PlanShape::GenericHashed => &[
             ("plan_cache_mode", "force_generic_plan"),
