@@ -4,12 +4,14 @@
 \pset footer off
 SET datestyle = 'ISO, YMD';
 SET client_min_messages = warning;
-CREATE EXTENSION pg_backout;
+CREATE EXTENSION IF NOT EXISTS pg_backout;  -- (tests/citus runs this demo on a distributed database)
 
 -- The client's master data (1001 is the demo's client, 2001 its twin for the final comparison), and its
 -- usage files as the billing platform sends them.
-CREATE FUNCTION pg_temp.master(c bigint, voice_price numeric) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO backout.client (client_id, name) VALUES (c, CASE c WHEN 1001 THEN 'Northwind Telecom' ELSE 'Northwind (clean twin)' END);
+-- (The helpers that read or write tables are PL/pgSQL: Citus cannot plan a parameterized SQL function's
+-- statements on distributed tables.)
+CREATE FUNCTION pg_temp.master(c bigint, voice_price numeric) RETURNS void LANGUAGE plpgsql AS $$ BEGIN
+    INSERT INTO backout.client (client_id, name) VALUES (c, CASE WHEN c = 1001 THEN 'Northwind Telecom' ELSE 'Northwind (clean twin)' END);
     INSERT INTO backout.account VALUES (c, 501, 'NW-ALPHA'), (c, 502, 'NW-BRAVO'), (c, 503, 'NW-CHARLIE'), (c, 504, 'NW-DELTA');
     INSERT INTO backout.billing_profile (client_id, acct_no, last_bill_date, next_bill_date)
     SELECT c, acct_no, '2026-03-01', '2026-04-01' FROM backout.account WHERE client_id = c;
@@ -19,19 +21,19 @@ CREATE FUNCTION pg_temp.master(c bigint, voice_price numeric) RETURNS void LANGU
     INSERT INTO backout.commitment_contract VALUES
         (c, 501, '2026-03-01', '2026-04-01', 'AMOUNT', 100.00, NULL),    -- spend at least 100.00
         (c, 503, '2026-03-01', '2026-04-01', 'QUANTITY', 10000, 1);      -- use at least 10000 voice minutes
-$$;
+END $$;
 CREATE FUNCTION pg_temp.march_1() RETURNS jsonb LANGUAGE sql AS $$ SELECT '[
   {"acct_no": 501, "usage_type_code": "VOICE", "usage_date": "2026-03-02 09:15:00", "units": 1200, "client_record_id": "CDR-1"},
   {"acct_no": 501, "usage_type_code": "DATA",  "usage_date": "2026-03-03 18:40:00", "units": 12.5, "client_record_id": "CDR-2"},
   {"client_acct_id": "NW-BRAVO", "usage_type_code": "VOICE", "usage_date": "2026-03-04 11:00:00", "units": 5400, "client_record_id": "CDR-3"},
   {"acct_no": 503, "usage_type_code": "VOICE", "usage_date": "2026-03-05 08:30:00", "units": 6000, "client_record_id": "CDR-4"}]'::jsonb $$;
 -- the second file goes through the bulk path: rows staged (COPY in real life), then one call
-CREATE FUNCTION pg_temp.stage_march_2(c bigint) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION pg_temp.stage_march_2(c bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN
     INSERT INTO backout.usage_staging (client_id, file_name, acct_no, usage_type_code, usage_date, units) VALUES
         (c, 'cdr_2026_03_02.csv', '502', 'DATA', '2026-03-20 10:00:00', '40'),
         (c, 'cdr_2026_03_02.csv', '503', 'VOICE', '2026-03-21 10:00:00', '2500'),
         (c, 'cdr_2026_03_02.csv', '504', 'DATA', '2026-03-22 10:00:00', '3.2');
-$$;
+END $$;
 CREATE FUNCTION pg_temp.late_file() RETURNS jsonb LANGUAGE sql AS $$ SELECT '[
   {"acct_no": 502, "usage_type_code": "VOICE", "usage_date": "2026-03-30 17:00:00", "units": 900},
   {"acct_no": 504, "usage_type_code": "VOICE", "usage_date": "2026-03-31 12:00:00", "units": 300}]'::jsonb $$;
@@ -42,12 +44,13 @@ CREATE FUNCTION pg_temp.echo_file() RETURNS jsonb LANGUAGE sql AS $$ SELECT '[
   {"acct_no": 505, "usage_type_code": "VOICE", "usage_date": "2026-03-25 10:00:00", "units": 450}]'::jsonb $$;
 -- a client's invoices and lines, in a form two clients can be compared in
 CREATE FUNCTION pg_temp.invoices(c bigint) RETURNS TABLE (acct_no bigint, period text, usage_amount numeric,
-    true_up_amount numeric, total_amount numeric, lines text) LANGUAGE sql AS $$
-    SELECT i.acct_no, i.period_start || '..' || i.period_end, i.usage_amount, i.true_up_amount, i.total_amount,
+    true_up_amount numeric, total_amount numeric, lines text) LANGUAGE plpgsql AS $$ BEGIN
+    RETURN QUERY SELECT i.acct_no, i.period_start || '..' || i.period_end, i.usage_amount, i.true_up_amount, i.total_amount,
            (SELECT string_agg(r.record_type || ' ' || coalesce(r.usage_type_no::text, '-') || ' ' || r.units || ' ' || r.amount,
                               ', ' ORDER BY r.record_type, r.usage_type_no)
             FROM backout.billing_record r WHERE r.client_id = c AND r.invoice_no = i.invoice_no)
-    FROM backout.invoice i WHERE i.client_id = c $$;
+    FROM backout.invoice i WHERE i.client_id = c;
+END $$;
 CREATE FUNCTION pg_temp.fail_unless(ok boolean, problem text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF NOT ok THEN RAISE EXCEPTION 'demo failed: %', problem; END IF;

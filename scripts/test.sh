@@ -9,7 +9,10 @@
 #   7. backups: pg_dump and pg_restore keep every row (tests/backup);
 #   8. the plan guard: no statement of ingest, billing or undo on stale statistics walks rows it does not
 #      need (tests/plans);
-#   9. the demo (demo/demo.sql), which ends by comparing its invoices with a clean run's.
+#   9. the demo (demo/demo.sql), which ends by comparing its invoices with a clean run's;
+#  10. the Citus suite (tests/citus/run.sh): a coordinator and two workers on localhost, backout.distribute(),
+#      the demo and the scenarios across clients on different workers, a worker crash in a batch.  Installs
+#      Citus from ../shared/citus when it is missing; says SKIPPED (and passes) when it cannot.
 # Exits non-zero on the first failing stage.  Sets the machine up first (scripts/setup.sh).
 . "$(dirname "${BASH_SOURCE[0]}")/prelude.sh"
 
@@ -66,5 +69,10 @@ echo "== demo (demo/demo.sql: fails unless its invoices equal the clean run's)"
 run_in_cluster psql -X -q -v ON_ERROR_STOP=1 -f demo/demo.sql > "$out/demo.log" 2>&1 \
   || { cat "$out/demo.log"; exit 1; }
 grep "equal the clean run's" "$out/demo.log"
+
+echo "== citus (tests/citus: coordinator + 2 workers)"
+bash tests/citus/run.sh > "$out/citus.log" 2>&1 \
+  || { grep -av "^\s*[0-9]*: \|^\s*at \|NOTICE\|DETAIL\|WARNING" "$out/citus.log" | tail -60; exit 1; }
+grep -aE "^(ok|SKIPPED|==|-- )" "$out/citus.log"
 
 echo "== all tests passed"

@@ -9,7 +9,7 @@
 -- Idempotent: each step is skipped when done, so it is run again after a worker is added and after an
 -- upgrade that adds tables.  Returns one line per action taken.
 --
--- The lists are read from the catalog, not written here: every table of the schema with a client_id
+-- The lists are read from the catalog, not written here: every table of the schema with a NOT NULL client_id
 -- column is distributed, every other one is a reference table, every function of the extension with an input
 -- argument client_id or client_no is delegated by it, except those below that must run where they are called.
 CREATE FUNCTION backout.distribute() RETURNS SETOF text
@@ -23,6 +23,7 @@ DECLARE
     progress boolean;
     saved jsonb;
     seq name;
+    failed text;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
         RAISE EXCEPTION 'backout.distribute: Citus is not installed in this database'
@@ -30,7 +31,7 @@ BEGIN
                   HINT = 'Install Citus on every node, add citus to shared_preload_libraries, run CREATE EXTENSION '
                          'citus, register the workers (citus_add_node), then run backout.distribute() again.';
     END IF;
-    IF NOT superuser() THEN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         RAISE EXCEPTION 'backout.distribute: only a superuser may distribute the billing schema'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -48,12 +49,13 @@ BEGIN
     PERFORM set_config('citus.enable_unsafe_triggers', 'on', true),
             set_config('citus.multi_shard_modify_mode', 'sequential', true);
 
-    -- Tables without a client: reference tables (a copy on every node).  Their rows are taken out and put
-    -- back by statements, so that a role (regrole) is stored as each node's own oid of that role.
+    -- Tables whose rows are not one client's (no client_id, or one that may be NULL: entitlements to every
+    -- client): reference tables, a copy on every node.  Their rows are taken out and put back by statements,
+    -- so that a role (regrole) is stored as each node's own oid of that role.
     FOR t IN SELECT c.oid::regclass FROM pg_class c
              WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind = 'r'
                AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'client_id'
-                                                           AND NOT a.attisdropped)
+                                                           AND NOT a.attisdropped AND a.attnotnull)
                AND NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = c.oid)
              ORDER BY c.relname
     LOOP
@@ -88,6 +90,7 @@ BEGIN
         progress := false;
         FOR t IN SELECT c.oid::regclass FROM pg_class c
                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'client_id' AND NOT a.attisdropped
+                                    AND a.attnotnull
                  WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind = 'r'
                    AND NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = c.oid)
                    AND NOT EXISTS (SELECT FROM pg_constraint k
@@ -107,7 +110,8 @@ BEGIN
     FOR seq IN SELECT c.relname FROM pg_class c
                WHERE c.relnamespace = 'backout'::regnamespace AND c.relkind = 'S' ORDER BY c.relname
     LOOP
-        IF EXISTS (SELECT FROM run_command_on_all_nodes(format($cmd$
+        SELECT string_agg(format('node %s: %s', r.nodeid, r.result), '; ') INTO failed
+        FROM run_command_on_all_nodes(format($cmd$
             DO $range$
             DECLARE
                 lo bigint := ((SELECT groupid FROM pg_catalog.pg_dist_local_group)::bigint << 48) + 1;
@@ -117,13 +121,15 @@ BEGIN
                 WHERE schemaname = 'backout' AND sequencename = %1$L;
                 IF s.min_value <> lo THEN
                     SET LOCAL citus.enable_ddl_propagation = off;
-                    EXECUTE pg_catalog.format('ALTER SEQUENCE backout.%%I MINVALUE %%s MAXVALUE %%s RESTART %%s',
-                                              %1$L, lo, lo + (1::bigint << 48) - 2,
+                    EXECUTE pg_catalog.format('ALTER SEQUENCE backout.%%I MINVALUE %%s MAXVALUE %%s START %%s RESTART %%s',
+                                              %1$L, lo, lo + (1::bigint << 48) - 2, lo,
                                               greatest(lo, COALESCE(s.last_value + 1, lo)));
                 END IF;
             END
-            $range$ $cmd$, seq)) r WHERE NOT r.success) THEN
-            RAISE EXCEPTION 'backout.distribute: could not give sequence backout.% its range on every node', seq;
+            $range$ $cmd$, seq)) r WHERE NOT r.success;
+        IF failed IS NOT NULL THEN
+            RAISE EXCEPTION 'backout.distribute: could not give sequence backout.% its range on every node: %',
+                seq, failed;
         END IF;
         RETURN NEXT format('sequence backout.%s: a range of its own on every node', seq);
     END LOOP;
@@ -146,7 +152,7 @@ BEGIN
                             AND o.distribution_argument_index IS NOT NULL)
         ORDER BY p.proname
     LOOP
-        PERFORM create_distributed_function(f::text, '$' || arg, colocate_with => 'backout.client',
+        PERFORM create_distributed_function(f, '$' || arg, colocate_with => 'backout.client',
                                             force_delegation => true);
         RETURN NEXT format('function %s: delegated by argument $%s', f, arg);
     END LOOP;

@@ -91,7 +91,7 @@ fn statement_key() -> StatementKey {
             (*pg_sys::MyProc).lxid,
             pg_sys::GetCurrentStatementStartTimestamp(),
             pg_sys::GetCurrentCommandId(false),
-            pg_sys::GetUserId(),
+            caller(),
         )
     }
 }
@@ -122,32 +122,31 @@ fn with_scope<R>(level: Level, read: impl Fn(&Option<Vec<i64>>) -> R) -> R {
 }
 
 fn read_scope(level: Level) -> Option<Vec<i64>> {
-    // SAFETY: the current user's superuser flag, from the syscache.
-    if unsafe { pg_sys::superuser() } {
+    let role = caller();
+    // SAFETY: the role's superuser flag, from the syscache.
+    if unsafe { pg_sys::superuser_arg(role) } {
         return None;
     }
-    let (all, clients) = crate::citus::with_nested_reads(|| {
-        Spi::connect(|client| {
-            let row = client
-                .select(
-                    // every name qualified: it runs with the caller's search_path, which the caller
-                    // chooses (an operator of theirs must not stand in for pg_catalog's)
-                    "SELECT COALESCE(pg_catalog.bool_or(e.client_id IS NULL), false),
-                            COALESCE(pg_catalog.array_agg(DISTINCT e.client_id)
-                                         FILTER (WHERE e.client_id IS NOT NULL), '{}'::bigint[])
-                     FROM backout.entitlement e
-                     WHERE (e.level OPERATOR(pg_catalog.=) 'operator' OR $1 OPERATOR(pg_catalog.=) 'reader')
-                       AND pg_catalog.pg_has_role(e.role::oid, 'USAGE')",
-                    Some(1),
-                    &[level.as_str().into()],
-                )
-                .expect("entitlements")
-                .first();
-            (
-                row.get::<bool>(1).expect("all").unwrap_or(false),
-                row.get::<Vec<i64>>(2).expect("clients").unwrap_or_default(),
-            )
-        })
+    // every name qualified: it runs with the caller's search_path, which the caller chooses (an operator
+    // of theirs must not stand in for pg_catalog's)
+    let sql = format!(
+        "SELECT COALESCE(pg_catalog.bool_or(e.client_id IS NULL), false),
+                COALESCE(pg_catalog.array_agg(DISTINCT e.client_id) FILTER (WHERE e.client_id IS NOT NULL),
+                         '{{}}'::bigint[])
+         FROM {} e
+         WHERE (e.level OPERATOR(pg_catalog.=) 'operator' OR $1 OPERATOR(pg_catalog.=) 'reader')
+           AND pg_catalog.pg_has_role($2, e.role::oid, 'USAGE')",
+        crate::citus::local_copy("backout.entitlement")
+    );
+    let (all, clients) = Spi::connect(|client| {
+        let row = client
+            .select(&sql, Some(1), &[level.as_str().into(), role.into()])
+            .expect("entitlements")
+            .first();
+        (
+            row.get::<bool>(1).expect("all").unwrap_or(false),
+            row.get::<Vec<i64>>(2).expect("clients").unwrap_or_default(),
+        )
     });
     if all {
         None
@@ -239,10 +238,41 @@ pub fn require_client(client_id: Option<i64>, level: Level, function: &str) -> O
     }
 }
 
-/// The role in effect (`current_user`).
+/// The role in effect (`current_user`); inside an API call on Citus (`as_api`), the role that called it.
 pub fn caller() -> pg_sys::Oid {
     // SAFETY: reads the backend's current user id.
-    unsafe { pg_sys::GetUserId() }
+    API_CALLER
+        .get()
+        .unwrap_or_else(|| unsafe { pg_sys::GetUserId() })
+}
+
+thread_local! {
+    /// Set while an API call runs as the extension's owner on Citus (`as_api`): who called it.
+    static API_CALLER: std::cell::Cell<Option<pg_sys::Oid>> = const { std::cell::Cell::new(None) };
+}
+
+/// Puts the previous API caller back when dropped (also when an ERROR unwinds through it).
+struct RestoreCaller(Option<pg_sys::Oid>);
+
+impl Drop for RestoreCaller {
+    fn drop(&mut self) {
+        API_CALLER.set(self.0);
+    }
+}
+
+/// An API call's body.  On one PostgreSQL, `work` itself: it runs as the caller, row-level security
+/// applying to every statement.  On Citus, `work` runs as the extension's owner, with `caller()` still the
+/// role that called (its entitlements are what every check reads, its name what every record says): the
+/// call checks that role's entitlement first, as everywhere, and every statement names the checked client;
+/// but Citus 13.2 crashes planning the extension's multi-statement pipelines under row-level security, and
+/// refuses a transaction whose statements reach one node as two users.  Operators' own SQL on the tables is
+/// filtered on Citus as well.
+pub fn as_api<R>(work: impl FnOnce() -> R) -> R {
+    if API_CALLER.get().is_some() || !crate::citus::present() {
+        return work();
+    }
+    let _restore = RestoreCaller(API_CALLER.replace(Some(caller())));
+    as_owner(work)
 }
 
 fn extension_owner() -> pg_sys::Oid {
@@ -263,8 +293,24 @@ impl Drop for RestoreUser {
     }
 }
 
-/// Run `work` with the rights of `role` (what `SECURITY DEFINER` does, for a role known at run time).
+/// Run `work` with the rights of `role` (what `SECURITY DEFINER` does, for a role known at run time), `role`
+/// being the caller from then on.  Inside an API call on Citus (see `as_api`), as the owner, with `role` as
+/// the caller.
 pub fn as_role<R>(role: pg_sys::Oid, work: impl FnOnce() -> R) -> R {
+    if API_CALLER.get().is_some() {
+        let _restore = RestoreCaller(API_CALLER.replace(Some(role)));
+        return work();
+    }
+    switch_user(role, work)
+}
+
+/// A batch's work, with its submitter's rights: `as_role(submitter)`, inside `as_api` (so as the extension's
+/// owner on Citus, the submitter the caller).
+pub fn as_submitter<R>(submitter: pg_sys::Oid, work: impl FnOnce() -> R) -> R {
+    as_api(|| as_role(submitter, work))
+}
+
+fn switch_user<R>(role: pg_sys::Oid, work: impl FnOnce() -> R) -> R {
     let mut user = pg_sys::InvalidOid;
     let mut context = 0;
     // SAFETY: the same switch fmgr_security_definer makes; an abort of the (sub)transaction also puts
@@ -279,7 +325,7 @@ pub fn as_role<R>(role: pg_sys::Oid, work: impl FnOnce() -> R) -> R {
 
 /// Run `work` as the extension's owner: for the extension's own bookkeeping rows only.
 pub fn as_owner<R>(work: impl FnOnce() -> R) -> R {
-    as_role(extension_owner(), work)
+    switch_user(extension_owner(), work)
 }
 
 /// The name of a role, if it still exists.

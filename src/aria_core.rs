@@ -184,18 +184,28 @@ fn check_qualifiers(qualifiers: Option<&JsonB>) -> Result<(), AriaError> {
 }
 
 /// The request's records, resolved: `found(n, no, crid, txn_id, matches)` ($2 = record numbers).
-const FOUND_BY_NO: &str = r#"
-    req AS (SELECT DISTINCT ON (r.no) r.no, r.n FROM unnest($2::bigint[]) WITH ORDINALITY AS r(no, n) ORDER BY r.no, r.n),
+const FOUND_BY_NO: &str = concat!(
+    r#"
+    req AS (SELECT DISTINCT ON (r.no) r.no, r.n FROM unnest($2::bigint[]) WITH ORDINALITY AS r(no, n)"#,
+    crate::citus::on_the_clients_shard!(),
+    r#"
+            ORDER BY r.no, r.n),
     found AS (
         SELECT r.n, r.no, NULL::text AS crid, u.txn_id, (u.txn_id IS NOT NULL)::int AS matches
-        FROM req r LEFT JOIN backout.usage_txn u ON u.client_id = $1 AND u.txn_id = r.no)"#;
+        FROM req r LEFT JOIN backout.usage_txn u ON u.client_id = $1 AND u.txn_id = r.no)"#
+);
 
 /// The same by client record id ($2 = client record ids): one failure per id matching several records.
-const FOUND_BY_CRID: &str = r#"
-    req AS (SELECT DISTINCT ON (r.crid) r.crid, r.n FROM unnest($2::text[]) WITH ORDINALITY AS r(crid, n) ORDER BY r.crid, r.n),
+const FOUND_BY_CRID: &str = concat!(
+    r#"
+    req AS (SELECT DISTINCT ON (r.crid) r.crid, r.n FROM unnest($2::text[]) WITH ORDINALITY AS r(crid, n)"#,
+    crate::citus::on_the_clients_shard!(),
+    r#"
+            ORDER BY r.crid, r.n),
     found AS (
         SELECT r.n, NULL::bigint AS no, r.crid, u.txn_id, count(u.txn_id) OVER (PARTITION BY r.crid) AS matches
-        FROM req r LEFT JOIN backout.usage_txn u ON u.client_id = $1 AND u.client_record_id = r.crid)"#;
+        FROM req r LEFT JOIN backout.usage_txn u ON u.client_id = $1 AND u.client_record_id = r.crid)"#
+);
 
 /// The files of the records to discard, so that their locks are taken (in name order) before any row.
 const FILES: &str = r#"
@@ -458,43 +468,45 @@ fn discard_usage(
         name!(failed_records, Option<JsonB>),
     ),
 > {
-    let dry_run = dry_run.unwrap_or(false);
-    let checked = check(
-        usage_record_no,
-        client_record_id,
-        exclusion_reason_cd,
-        exclusion_comment,
-        alt_caller_id,
-        optional_transaction_qualifiers,
-    );
-    let client = require_client_no(client_no);
-    let (answer, request, counts) = match (checked, client) {
-        (Err(e), _) | (Ok(_), Err(e)) => ((e.code, e.message, None), None, (0, 0, 0)),
-        (Ok(request), Ok(client)) => {
-            let requested = request.keys.len() as i64;
-            // a dry run does the work in a subtransaction it always rolls back: the same answer, nothing kept
-            let done = if dry_run {
-                crate::batches::rolled_back(|| discard(client, &request))
-            } else {
-                discard(client, &request)
-            };
-            let failed = done.failed.as_array().map_or(0, Vec::len) as i64;
-            let answer = if failed == 0 {
-                (0, "OK".to_owned(), None)
-            } else {
-                (
+    crate::access::as_api(|| {
+        let dry_run = dry_run.unwrap_or(false);
+        let checked = check(
+            usage_record_no,
+            client_record_id,
+            exclusion_reason_cd,
+            exclusion_comment,
+            alt_caller_id,
+            optional_transaction_qualifiers,
+        );
+        let client = require_client_no(client_no);
+        let (answer, request, counts) = match (checked, client) {
+            (Err(e), _) | (Ok(_), Err(e)) => ((e.code, e.message, None), None, (0, 0, 0)),
+            (Ok(request), Ok(client)) => {
+                let requested = request.keys.len() as i64;
+                // a dry run does the work in a subtransaction it always rolls back: the same answer, nothing kept
+                let done = if dry_run {
+                    crate::batches::rolled_back(|| discard(client, &request))
+                } else {
+                    discard(client, &request)
+                };
+                let failed = done.failed.as_array().map_or(0, Vec::len) as i64;
+                let answer = if failed == 0 {
+                    (0, "OK".to_owned(), None)
+                } else {
+                    (
                     SOME_FAILED,
                     format!("{failed} of {requested} usage records could not be discarded; see failed_records"),
                     Some(JsonB(done.failed)),
                 )
-            };
-            (answer, Some(request), (requested, done.discarded, failed))
+                };
+                (answer, Some(request), (requested, done.discarded, failed))
+            }
+        };
+        if let Some(client) = client_no.filter(|c| !dry_run && access::may_file_under(*c)) {
+            record_discard(client, request.as_ref(), &answer, counts);
         }
-    };
-    if let Some(client) = client_no.filter(|c| !dry_run && access::may_file_under(*c)) {
-        record_discard(client, request.as_ref(), &answer, counts);
-    }
-    TableIterator::once(answer)
+        TableIterator::once(answer)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -889,33 +901,35 @@ fn get_usage_history(
         name!(filtered_usage_count, Option<i64>),
     ),
 > {
-    let checked = check_history(
-        client_no,
-        acct_no,
-        client_acct_id,
-        specified_usage_type_no,
-        specified_usage_type_code,
-        date_range_start,
-        date_range_end,
-        [
-            usage_qualifier_1,
-            usage_qualifier_2,
-            usage_qualifier_3,
-            usage_qualifier_4,
-        ],
-        limit_records,
-        offset_records,
-        invoice_no,
-        retrieve_excluded_usage,
-        client_record_id,
-        billed_filter,
-        after_usage_rec_no,
-    );
-    TableIterator::once(match checked {
-        Ok(h) => {
-            let (count, records) = history(&h);
-            (0, "OK".to_owned(), Some(records), Some(count))
-        }
-        Err(e) => (e.code, e.message, None, None),
+    crate::access::as_api(|| {
+        let checked = check_history(
+            client_no,
+            acct_no,
+            client_acct_id,
+            specified_usage_type_no,
+            specified_usage_type_code,
+            date_range_start,
+            date_range_end,
+            [
+                usage_qualifier_1,
+                usage_qualifier_2,
+                usage_qualifier_3,
+                usage_qualifier_4,
+            ],
+            limit_records,
+            offset_records,
+            invoice_no,
+            retrieve_excluded_usage,
+            client_record_id,
+            billed_filter,
+            after_usage_rec_no,
+        );
+        TableIterator::once(match checked {
+            Ok(h) => {
+                let (count, records) = history(&h);
+                (0, "OK".to_owned(), Some(records), Some(count))
+            }
+            Err(e) => (e.code, e.message, None, None),
+        })
     })
 }

@@ -342,40 +342,42 @@ fn backout_usage_file_transactions(
         name!(files_not_found, Option<String>),
     ),
 > {
-    let names = file_names.map(str::to_owned);
-    let Some(client) = client_id else {
-        // nothing to file it under: a row belongs to a tenant
-        let r = Rejection::invalid("client_id is required");
-        return TableIterator::once((
-            backout_batch_id,
+    crate::access::as_api(|| {
+        let names = file_names.map(str::to_owned);
+        let Some(client) = client_id else {
+            // nothing to file it under: a row belongs to a tenant
+            let r = Rejection::invalid("client_id is required");
+            return TableIterator::once((
+                backout_batch_id,
+                names,
+                None,
+                "ERROR".into(),
+                Some(r.message),
+                Some(r.code.into()),
+                None,
+            ));
+        };
+        let answer = submit(&Request {
+            file_names,
+            client_id: client,
+            user_id,
+            undo_billing,
+            batch_id: backout_batch_id,
+        });
+        let (message, code) = match answer.error {
+            Some(r) => (Some(r.message), Some(r.code.to_owned())),
+            None => (None, None),
+        };
+        TableIterator::once((
+            answer.id,
             names,
-            None,
-            "ERROR".into(),
-            Some(r.message),
-            Some(r.code.into()),
-            None,
-        ));
-    };
-    let answer = submit(&Request {
-        file_names,
-        client_id: client,
-        user_id,
-        undo_billing,
-        batch_id: backout_batch_id,
-    });
-    let (message, code) = match answer.error {
-        Some(r) => (Some(r.message), Some(r.code.to_owned())),
-        None => (None, None),
-    };
-    TableIterator::once((
-        answer.id,
-        names,
-        client_id,
-        answer.status.into(),
-        message,
-        code,
-        answer.files_not_found,
-    ))
+            client_id,
+            answer.status.into(),
+            message,
+            code,
+            answer.files_not_found,
+        ))
+    })
 }
 
 /// The status of a backout request of this client.  Another client's batch id reads as unknown.
@@ -403,33 +405,39 @@ fn get_usage_file_txns_backout_status(
         name!(accounts_reset, Option<i64>),
     ),
 > {
-    let found = required_batch_key(backout_batch_id, "backout_batch_id", client_id).and_then(
-        |(id, client)| {
-            if access::check_entitled(client, Level::Reader, "get_usage_file_txns_backout_status") {
-                read_status(id, client)
-            } else {
-                Err(unknown_batch(id, client))
-            }
-        },
-    );
-    TableIterator::once(match found {
-        Ok(row) => row,
-        Err(r) => (
-            backout_batch_id,
-            None,
-            client_id,
-            None,
-            "ERROR".into(),
-            Some(0),
-            Some(0),
-            None,
-            None,
-            Some(r.code.into()),
-            Some(r.message),
-            None,
-            Some(0),
-            Some(0),
-        ),
+    crate::access::as_api(|| {
+        let found = required_batch_key(backout_batch_id, "backout_batch_id", client_id).and_then(
+            |(id, client)| {
+                if access::check_entitled(
+                    client,
+                    Level::Reader,
+                    "get_usage_file_txns_backout_status",
+                ) {
+                    read_status(id, client)
+                } else {
+                    Err(unknown_batch(id, client))
+                }
+            },
+        );
+        TableIterator::once(match found {
+            Ok(row) => row,
+            Err(r) => (
+                backout_batch_id,
+                None,
+                client_id,
+                None,
+                "ERROR".into(),
+                Some(0),
+                Some(0),
+                None,
+                None,
+                Some(r.code.into()),
+                Some(r.message),
+                None,
+                Some(0),
+                Some(0),
+            ),
+        })
     })
 }
 
@@ -702,43 +710,45 @@ fn preview_backout_usage_file_transactions(
         name!(action, String),
     ),
 > {
-    let checked = required(file_names, "file_names")
-        .and_then(parse_file_list)
-        .and_then(|files| required(undo_billing, "undo_billing").map(|u| (files, u)))
-        .and_then(|(files, u)| {
-            require_client(
-                client_id,
-                Level::Reader,
-                "preview_backout_usage_file_transactions",
-            )
-            .map(|c| (c, files, u))
-        });
-    let (client, files, undo) = crate::reply::or_raise_invalid(checked);
-    let rows = Spi::connect(|spi| {
-        spi.select(PREVIEW, None, &[client.into(), files.into(), undo.into()])
-            .expect("backout preview")
-            .map(|r| {
-                let found = r.get::<bool>(2).expect("found").unwrap_or(false);
-                let billed = r.get::<i64>(4).expect("billed").unwrap_or(0);
-                (
-                    r.get::<String>(1).expect("file").unwrap_or_default(),
-                    found,
-                    r.get::<i64>(3).expect("txns").unwrap_or(0),
-                    billed,
-                    r.get::<i64>(5).expect("stats").unwrap_or(0),
-                    r.get::<AnyNumeric>(6).expect("units").unwrap_or_default(),
-                    r.get::<AnyNumeric>(7).expect("amount").unwrap_or_default(),
-                    r.get::<i64>(8).expect("accounts").unwrap_or(0),
-                    r.get::<Vec<i64>>(9).expect("batches").unwrap_or_default(),
-                    r.get::<i64>(10).expect("records").unwrap_or(0),
-                    r.get::<i64>(11).expect("accounts").unwrap_or(0),
-                    r.get::<i64>(12).expect("schedules").unwrap_or(0),
-                    preview_action(found, billed, undo).to_owned(),
+    crate::access::as_api(|| {
+        let checked = required(file_names, "file_names")
+            .and_then(parse_file_list)
+            .and_then(|files| required(undo_billing, "undo_billing").map(|u| (files, u)))
+            .and_then(|(files, u)| {
+                require_client(
+                    client_id,
+                    Level::Reader,
+                    "preview_backout_usage_file_transactions",
                 )
-            })
-            .collect::<Vec<_>>()
-    });
-    TableIterator::new(rows)
+                .map(|c| (c, files, u))
+            });
+        let (client, files, undo) = crate::reply::or_raise_invalid(checked);
+        let rows = Spi::connect(|spi| {
+            spi.select(PREVIEW, None, &[client.into(), files.into(), undo.into()])
+                .expect("backout preview")
+                .map(|r| {
+                    let found = r.get::<bool>(2).expect("found").unwrap_or(false);
+                    let billed = r.get::<i64>(4).expect("billed").unwrap_or(0);
+                    (
+                        r.get::<String>(1).expect("file").unwrap_or_default(),
+                        found,
+                        r.get::<i64>(3).expect("txns").unwrap_or(0),
+                        billed,
+                        r.get::<i64>(5).expect("stats").unwrap_or(0),
+                        r.get::<AnyNumeric>(6).expect("units").unwrap_or_default(),
+                        r.get::<AnyNumeric>(7).expect("amount").unwrap_or_default(),
+                        r.get::<i64>(8).expect("accounts").unwrap_or(0),
+                        r.get::<Vec<i64>>(9).expect("batches").unwrap_or_default(),
+                        r.get::<i64>(10).expect("records").unwrap_or(0),
+                        r.get::<i64>(11).expect("accounts").unwrap_or(0),
+                        r.get::<i64>(12).expect("schedules").unwrap_or(0),
+                        preview_action(found, billed, undo).to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+        TableIterator::new(rows)
+    })
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -31,11 +31,13 @@ fn run_next_batch(
         name!(status, String),
     ),
 > {
-    let ran = batches::scope_for_caller(client_id, "run_next_batch")
-        .and_then(|scope| batches::claim_next(&scope))
-        .map(batches::run_claimed)
-        .map(|r| (r.kind.to_owned(), r.batch_id, r.client_id, r.status));
-    TableIterator::new(ran)
+    crate::access::as_api(|| {
+        let ran = batches::scope_for_caller(client_id, "run_next_batch")
+            .and_then(|scope| batches::claim_next(&scope))
+            .map(batches::run_claimed)
+            .map(|r| (r.kind.to_owned(), r.batch_id, r.client_id, r.status));
+        TableIterator::new(ran)
+    })
 }
 
 /// For the procedure run_pending_batches: claim the next due batch (committed by the procedure before
@@ -43,27 +45,31 @@ fn run_next_batch(
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 fn claim_batch(client_id: default!(Option<i64>, "NULL")) -> Option<Uuid> {
-    // not re-entrant: a session holds one claim at a time (a second claim would count a second attempt);
-    // one that has ended meanwhile (run by run_next_batch, cancelled) is dropped
-    if let Some(id) = CLAIMED.with(|c| c.borrow().as_ref().map(Claim::batch_id)) {
-        if access::as_owner(|| batches::status_of(id)).as_deref() == Some("PROCESSING") {
-            return Some(id);
+    crate::access::as_api(|| {
+        // not re-entrant: a session holds one claim at a time (a second claim would count a second attempt);
+        // one that has ended meanwhile (run by run_next_batch, cancelled) is dropped
+        if let Some(id) = CLAIMED.with(|c| c.borrow().as_ref().map(Claim::batch_id)) {
+            if access::as_owner(|| batches::status_of(id)).as_deref() == Some("PROCESSING") {
+                return Some(id);
+            }
+            CLAIMED.with(|c| *c.borrow_mut() = None);
         }
-        CLAIMED.with(|c| *c.borrow_mut() = None);
-    }
-    let claim = batches::scope_for_caller(client_id, "run_pending_batches")
-        .and_then(|scope| batches::claim_next(&scope))?;
-    let id = claim.batch_id();
-    CLAIMED.with(|c| *c.borrow_mut() = Some(claim));
-    Some(id)
+        let claim = batches::scope_for_caller(client_id, "run_pending_batches")
+            .and_then(|scope| batches::claim_next(&scope))?;
+        let id = claim.batch_id();
+        CLAIMED.with(|c| *c.borrow_mut() = Some(claim));
+        Some(id)
+    })
 }
 
 /// For the procedure run_pending_batches: run the batch this session claimed; returns its status.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 fn run_claimed_batch() -> Option<String> {
-    let claim = CLAIMED.with(|c| c.borrow_mut().take())?;
-    Some(batches::run_claimed(claim).status)
+    crate::access::as_api(|| {
+        let claim = CLAIMED.with(|c| c.borrow_mut().take())?;
+        Some(batches::run_claimed(claim).status)
+    })
 }
 
 fn wait_a_little() {
@@ -231,18 +237,20 @@ fn cancel_batch(
         name!(client_id, Option<i64>),
     ),
 > {
-    let row = required(batch_id, "batch_id")
-        .and_then(|b| required(client_id, "client_id").map(|c| (b, c)))
-        .and_then(|(b, c)| cancel(b, c));
-    TableIterator::once(row.unwrap_or_else(|r| {
-        (
-            batch_id,
-            "ERROR".to_owned(),
-            Some(r.code.to_owned()),
-            Some(r.message),
-            client_id,
-        )
-    }))
+    crate::access::as_api(|| {
+        let row = required(batch_id, "batch_id")
+            .and_then(|b| required(client_id, "client_id").map(|c| (b, c)))
+            .and_then(|(b, c)| cancel(b, c));
+        TableIterator::once(row.unwrap_or_else(|r| {
+            (
+                batch_id,
+                "ERROR".to_owned(),
+                Some(r.code.to_owned()),
+                Some(r.message),
+                client_id,
+            )
+        }))
+    })
 }
 
 /// The rows of the operations that run at once (clear, discard, usage events) in `backout.operations`,

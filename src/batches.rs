@@ -173,11 +173,35 @@ fn over_kinds(select: &str) -> String {
 
 /// One row per PROCESSING batch of any kind (`$1` = a client, or NULL for every client): its kind's name
 /// and id, as `'undo <id>'`.
-pub fn processing_sql() -> String {
-    over_kinds(
-        "SELECT '{name} ' || {id} FROM {table}
-         WHERE status = 'PROCESSING' AND ($1::bigint IS NULL OR client_id = $1)",
-    )
+/// `here_only`: of the clients whose batches this node runs (see `local_clients_filter`); a check that
+/// guards data asks every node.
+pub fn processing_sql(here_only: bool) -> String {
+    over_kinds(&format!(
+        "SELECT '{{name}} ' || {{id}} FROM {{table}}
+         WHERE status = 'PROCESSING' AND ($1::bigint IS NULL OR client_id = $1){}",
+        if here_only {
+            local_clients_filter()
+        } else {
+            String::new()
+        }
+    ))
+}
+
+/// With Citus, only the clients whose shards this node holds (`citus::local_clients`), as a list of
+/// constants in each table's filter, so that Citus reads this node's shards alone.  For the runners' own
+/// questions only (which batch next, any batch waiting): they run the batches of this node's clients.
+fn local_clients_filter() -> String {
+    match crate::citus::local_clients() {
+        None => String::new(),
+        Some(clients) => format!(
+            " AND client_id = ANY ('{{{}}}'::bigint[])",
+            clients
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    }
 }
 
 /// The rows of every kind in `backout.operations` (see `batch_api::define_operations_view`).
@@ -213,29 +237,21 @@ pub fn prune_ctes() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The union of every kind's PROCESSING rows: kind index, client, id, queue position, due time.  With Citus,
-/// only those of the clients whose shards this node holds (`citus::local_clients`), as a list of constants in
-/// each table's filter, so that Citus reads this node's shards alone.
+/// The union of every kind's PROCESSING rows (of this node's clients): kind index, client, id, queue
+/// position, due time.
 fn queue_sql() -> String {
-    let local = match crate::citus::local_clients() {
-        None => String::new(),
-        Some(clients) => format!(
-            " AND client_id = ANY ('{{{}}}'::bigint[])",
-            clients
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-    };
     over_kinds(&format!(
         "SELECT {{kind}} AS kind, client_id, {{id}} AS batch_id, queue_seq, next_attempt_at
-         FROM {{table}} WHERE status = 'PROCESSING'{local}"
+         FROM {{table}} WHERE status = 'PROCESSING'{}",
+        local_clients_filter()
     ))
 }
 
 /// The head of each client's queue, oldest first, when due and within the scope: (kind, client, id).
 fn candidates(scope: &Scope) -> Vec<(usize, i64, Uuid)> {
+    if crate::citus::local_clients().is_some_and(|local| local.is_empty()) {
+        return vec![]; // a node that holds no client (the coordinator) runs no batch
+    }
     let sql = format!(
         "WITH q AS ({queue}),
          heads AS (SELECT DISTINCT ON (client_id) * FROM q ORDER BY client_id, queue_seq)
@@ -784,7 +800,7 @@ pub fn run_claimed(claim: Claim) -> Ran {
         arm_timeouts();
         let outcome = in_subtransaction(|| {
             access::recheck_submitter(client_id, claim.run_as, batch_id)?;
-            access::as_role(claim.run_as, || (kind.run)(&claim.batch))
+            access::as_submitter(claim.run_as, || (kind.run)(&claim.batch))
         });
         let timed_out = disarm_timeouts();
         access::as_owner(|| judge(&claim, outcome, timed_out))

@@ -19,19 +19,23 @@ pub const ALREADY_SCHEDULED: &str = "ALREADY_SCHEDULED";
 pub const MISSING_PRICE: &str = "MISSING_PRICE";
 
 /// The price in force for commitment `c`'s usage type on its period's last day (backout.price_offer_in_force's
-/// rule: the account's custom price, else the standard one; two probes of price_offer_one_per_day), inline
-/// and joined on `c.client_id`: Citus cannot plan a statement that calls a table-reading SQL function, and
-/// pushes a statement down to the client's shard only when every table joins on the distribution column.
+/// rule: the account's custom price, else the standard one; two probes of price_offer_one_per_day) for client
+/// $1, inline: Citus cannot plan a statement that calls a table-reading SQL function.
+///
+/// On Citus every statement of the extension names its client as a constant for every table it reads (with
+/// Citus, `reply::with_plan` writes the parameters in), so that Citus runs it on the client's shard alone;
+/// an INSERT whose rows come from a join reads them in a MATERIALIZED CTE first (Citus refuses such an
+/// INSERT ... SELECT unless every table joins on client_id, and then sends it to every shard).
 macro_rules! price_of_commitment {
     () => {
         r#"
         SELECT price.price_offer_id, price.unit_price
         FROM ((SELECT p.price_offer_id, p.unit_price FROM backout.price_offer p
-               WHERE p.client_id = c.client_id AND p.usage_type_no = c.usage_type_no AND p.acct_no = c.acct_no
+               WHERE p.client_id = $1 AND p.usage_type_no = c.usage_type_no AND p.acct_no = c.acct_no
                  AND p.effective_from <= c.period_end - 1 ORDER BY p.effective_from DESC LIMIT 1)
               UNION ALL
               (SELECT p.price_offer_id, p.unit_price FROM backout.price_offer p
-               WHERE p.client_id = c.client_id AND p.usage_type_no = c.usage_type_no AND p.acct_no IS NULL
+               WHERE p.client_id = $1 AND p.usage_type_no = c.usage_type_no AND p.acct_no IS NULL
                  AND p.effective_from <= c.period_end - 1 ORDER BY p.effective_from DESC LIMIT 1)) AS price
         LIMIT 1"#
     };
@@ -46,9 +50,9 @@ const UNPRICED_TRUE_UP: &str = concat!(
                   ut.usage_type_code, to_char(c.period_end - 1, 'YYYY-MM-DD'))
     FROM backout.billing_profile bp
     JOIN backout.commitment_contract c
-      ON c.client_id = bp.client_id AND c.acct_no = bp.acct_no AND c.kind = 'QUANTITY'
+      ON c.client_id = $1 AND c.acct_no = bp.acct_no AND c.kind = 'QUANTITY'
      AND c.period_end > bp.last_bill_date AND c.period_end <= bp.next_bill_date
-    JOIN backout.usage_type ut ON ut.client_id = c.client_id AND ut.usage_type_no = c.usage_type_no
+    JOIN backout.usage_type ut ON ut.client_id = $1 AND ut.usage_type_no = c.usage_type_no
     WHERE bp.client_id = $1 AND bp.next_bill_date = $2
       AND NOT EXISTS ("#,
     price_of_commitment!(),
@@ -59,13 +63,14 @@ const UNPRICED_TRUE_UP: &str = concat!(
 
 /// $1 = client_id, $2 = billing date.  Returns the batch id.
 const START_BATCH: &str = r#"
-    WITH batch AS (
-        INSERT INTO backout.billing_batch (client_id, billing_date, status) VALUES ($1, $2, 'PROCESSING')
-        RETURNING billing_batch_id),
-    job AS (
-        INSERT INTO backout.job_schedule (client_id, schedule_date, job_type, status, billing_batch_id)
-        SELECT $1, $2::timestamp, 'BILLING', 'RUNNING', billing_batch_id FROM batch)
-    SELECT billing_batch_id FROM batch"#;
+    INSERT INTO backout.billing_batch (client_id, billing_date, status) VALUES ($1, $2, 'PROCESSING')
+    RETURNING billing_batch_id"#;
+
+/// The run's job schedule, RUNNING.  A statement of its own, after START_BATCH: Citus would send a modifying
+/// CTE's result to every node that holds a shard of the next statement's table.
+const START_JOB: &str = r#"
+    INSERT INTO backout.job_schedule (client_id, schedule_date, job_type, status, billing_batch_id)
+    VALUES ($1, $3::timestamp, 'BILLING', 'RUNNING', $2)"#;
 
 // The statements below take $1 = client_id, $2 = billing_batch_id, $3 = billing date.
 
@@ -97,10 +102,8 @@ const BILL_USAGE: &str = r#"
 /// Consumption of a commitment period = its billed usage (this run's and earlier runs'), in its scope.
 const TRUE_UPS: &str = concat!(
     r#"
-    INSERT INTO backout.billing_record (client_id, billing_batch_id, invoice_no, acct_no, record_type, usage_type_no,
-                                        units, unit_price, amount, period_start, period_end,
-                                        commitment_period_start, commitment_kind, commitment_value, consumed)
-    SELECT $1, $2, i.invoice_no, i.acct_no, 'TRUE_UP', c.usage_type_no,
+    WITH true_up AS MATERIALIZED (
+    SELECT $1::bigint, $2::bigint, i.invoice_no, i.acct_no, 'TRUE_UP', c.usage_type_no,
            CASE c.kind WHEN 'QUANTITY' THEN greatest(0, c.commitment_value - used.units) ELSE 0 END,
            po.unit_price,
            CASE c.kind WHEN 'AMOUNT' THEN greatest(0, c.commitment_value - used.amount)
@@ -109,12 +112,12 @@ const TRUE_UPS: &str = concat!(
            CASE c.kind WHEN 'AMOUNT' THEN used.amount ELSE used.units END
     FROM backout.invoice i
     JOIN backout.commitment_contract c
-      ON c.client_id = i.client_id AND c.acct_no = i.acct_no
+      ON c.client_id = $1 AND c.acct_no = i.acct_no
      AND c.period_end > i.period_start AND c.period_end <= i.period_end
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(u.amount), 0) AS amount, coalesce(sum(u.units), 0) AS units
         FROM backout.usage_txn u
-        WHERE u.client_id = c.client_id
+        WHERE u.client_id = $1
           AND u.invoice_no IS NOT NULL  -- = billed; not billing_batch_id, whose partial index stale
                                         -- statistics (all NULL before this run) would make look empty
           AND "#,
@@ -123,8 +126,11 @@ const TRUE_UPS: &str = concat!(
     LEFT JOIN LATERAL ("#,
     price_of_commitment!(),
     r#") AS po ON c.kind = 'QUANTITY'
-    WHERE i.client_id = $1 AND i.billing_batch_id = $2
-    ORDER BY i.acct_no"#
+    WHERE i.client_id = $1 AND i.billing_batch_id = $2)
+    INSERT INTO backout.billing_record (client_id, billing_batch_id, invoice_no, acct_no, record_type, usage_type_no,
+                                        units, unit_price, amount, period_start, period_end,
+                                        commitment_period_start, commitment_kind, commitment_value, consumed)
+    SELECT * FROM true_up ORDER BY acct_no"#
 );
 
 /// Snapshot the balance buckets the true-ups settle, then settle them (one statement: the snapshot reads
@@ -176,7 +182,8 @@ const RECORD_WORK_UNITS: &str = r#"
                (SELECT count(*) FROM backout.invoice WHERE client_id = $1 AND billing_batch_id = $2)
         FROM backout.job_schedule js
         WHERE js.client_id = $1 AND js.billing_batch_id = $2
-        RETURNING job_schedule_item_id)
+        RETURNING job_schedule_item_id),
+    run_invoice AS MATERIALIZED (SELECT * FROM backout.invoice WHERE client_id = $1 AND billing_batch_id = $2)
     INSERT INTO backout.job_schedule_list (client_id, job_schedule_item_id, acct_no, status, payload)
     SELECT $1, item.job_schedule_item_id, i.acct_no, 'COMPLETED',
            jsonb_build_object('acct_no', i.acct_no, 'invoice_no', i.invoice_no, 'billing_batch_id', i.billing_batch_id,
@@ -184,8 +191,7 @@ const RECORD_WORK_UNITS: &str = r#"
                               'usage_amount', i.usage_amount, 'true_up_amount', i.true_up_amount,
                               'total_amount', i.total_amount)
     FROM item
-    CROSS JOIN backout.invoice i
-    WHERE i.client_id = $1 AND i.billing_batch_id = $2
+    CROSS JOIN run_invoice i
     ORDER BY i.acct_no"#;
 
 const COMPLETE_BATCH: &str = r#"
@@ -271,7 +277,7 @@ fn bill(client_id: i64, day: Date) -> Billed {
     )
     .expect("batch id");
     let args: [DatumWithOid; 3] = [client_id.into(), batch_id.into(), day.into()];
-    for step in BILLING_STEPS {
+    for step in std::iter::once(&START_JOB).chain(BILLING_STEPS.iter()) {
         with_plan(PlanShape::Generic, step, &args, |_| ());
     }
     with_plan(PlanShape::Generic, COMPLETE_BATCH, &args, |rows| {
@@ -319,29 +325,31 @@ fn run_billing(
         name!(total_amount, Option<AnyNumeric>),
     ),
 > {
-    TableIterator::once(match run(client_id, billing_date) {
-        Ok(b) => (
-            Some(b.batch_id),
-            "COMPLETED".into(),
-            Some(b.accounts),
-            None,
-            None,
-            client_id,
-            Some(b.billing_date),
-            Some(b.records),
-            Some(b.total_amount),
-        ),
-        Err(r) => (
-            None,
-            "ERROR".into(),
-            Some(0),
-            Some(r.message),
-            Some(r.code.into()),
-            client_id,
-            None,
-            Some(0),
-            None,
-        ),
+    crate::access::as_api(|| {
+        TableIterator::once(match run(client_id, billing_date) {
+            Ok(b) => (
+                Some(b.batch_id),
+                "COMPLETED".into(),
+                Some(b.accounts),
+                None,
+                None,
+                client_id,
+                Some(b.billing_date),
+                Some(b.records),
+                Some(b.total_amount),
+            ),
+            Err(r) => (
+                None,
+                "ERROR".into(),
+                Some(0),
+                Some(r.message),
+                Some(r.code.into()),
+                client_id,
+                None,
+                Some(0),
+                None,
+            ),
+        })
     })
 }
 

@@ -11,14 +11,16 @@ use pgrx::prelude::*;
 pub const JOB_RUNNING: &str = "JOB_RUNNING";
 pub const OPERATION_IN_PROGRESS: &str = "OPERATION_IN_PROGRESS";
 
-/// $1 = client_id, $2 = schedule date (timestamp).  The date's job schedules, items and work-unit entries.
+/// $1 = client_id, $2 = schedule date (timestamp).  The date's job schedules, items and work-unit entries
+/// (every table filtered on the client: Citus then reads the client's shard alone).
 const SCHEDULE_ROWS: &str = r#"
     WITH js AS (
         SELECT * FROM backout.job_schedule WHERE client_id = $1 AND schedule_date = $2),
     items AS (
-        SELECT i.* FROM backout.job_schedule_item i JOIN js USING (client_id, job_schedule_id)),
+        SELECT i.* FROM backout.job_schedule_item i JOIN js USING (client_id, job_schedule_id) WHERE i.client_id = $1),
     entries AS (
-        SELECT l.* FROM backout.job_schedule_list l JOIN items USING (client_id, job_schedule_item_id))"#;
+        SELECT l.* FROM backout.job_schedule_list l JOIN items USING (client_id, job_schedule_item_id)
+        WHERE l.client_id = $1)"#;
 
 /// The counts only (dry run).
 const COUNT: &str = r#"
@@ -69,7 +71,7 @@ pub(crate) fn reject_busy(client_id: i64, day: Timestamp) -> Outcome<()> {
         ));
     }
     match first_value::<String>(
-        &format!("{} LIMIT 1", crate::batches::processing_sql()),
+        &format!("{} LIMIT 1", crate::batches::processing_sql(false)),
         &[Some(client_id).into()],
     ) {
         None => Ok(()),
@@ -142,46 +144,48 @@ fn clear_job_schedule(
         name!(dry_run, Option<bool>),
     ),
 > {
-    let Some(client) = client_id else {
-        // the reference's exact answer; nothing to file it under
-        return TableIterator::once((
-            "ERROR".into(),
-            Some(SYSTEM_ERROR.into()),
-            Some("clientid is required".into()),
-            None,
-            0,
-            0,
-            0,
-            dry_run,
-        ));
-    };
-    let outcome = crate::reply::required(dry_run, "dry_run")
-        .and_then(|dry| clear(client_id, schedule_date, dry));
-    if let (Err(rejection), false) = (&outcome, dry_run == Some(true)) {
-        if access::may_file_under(client) {
-            record_rejection(client, schedule_date, rejection);
+    crate::access::as_api(|| {
+        let Some(client) = client_id else {
+            // the reference's exact answer; nothing to file it under
+            return TableIterator::once((
+                "ERROR".into(),
+                Some(SYSTEM_ERROR.into()),
+                Some("clientid is required".into()),
+                None,
+                0,
+                0,
+                0,
+                dry_run,
+            ));
+        };
+        let outcome = crate::reply::required(dry_run, "dry_run")
+            .and_then(|dry| clear(client_id, schedule_date, dry));
+        if let (Err(rejection), false) = (&outcome, dry_run == Some(true)) {
+            if access::may_file_under(client) {
+                record_rejection(client, schedule_date, rejection);
+            }
         }
-    }
-    TableIterator::once(match outcome {
-        Ok(c) => (
-            "COMPLETED".into(),
-            None,
-            None,
-            client_id,
-            c.schedules,
-            c.items,
-            c.entries,
-            dry_run,
-        ),
-        Err(r) => (
-            "ERROR".into(),
-            Some(r.code.into()),
-            Some(r.message),
-            client_id,
-            0,
-            0,
-            0,
-            dry_run,
-        ),
+        TableIterator::once(match outcome {
+            Ok(c) => (
+                "COMPLETED".into(),
+                None,
+                None,
+                client_id,
+                c.schedules,
+                c.items,
+                c.entries,
+                dry_run,
+            ),
+            Err(r) => (
+                "ERROR".into(),
+                Some(r.code.into()),
+                Some(r.message),
+                client_id,
+                0,
+                0,
+                0,
+                dry_run,
+            ),
+        })
     })
 }

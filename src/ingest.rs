@@ -60,7 +60,8 @@ const JSON_RECORDS: &str = concat!(
            "#,
     file_columns!(),
     r#"
-    FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#
+    FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#,
+    crate::citus::on_the_clients_shard!()
 );
 
 /// Records staged for a file, in the order they were COPYed: the rows seen when the call started ($3 =
@@ -528,11 +529,13 @@ fn process_usage_file(
         name!(client_id, Option<i64>),
     ),
 > {
-    reply(
-        client_id,
-        file_name,
-        process_json(client_id, file_name, records),
-    )
+    crate::access::as_api(|| {
+        reply(
+            client_id,
+            file_name,
+            process_json(client_id, file_name, records),
+        )
+    })
 }
 
 /// Ingest the rows staged for (client_id, file_name) in `backout.usage_staging` (bulk path: COPY, then
@@ -555,7 +558,7 @@ fn process_staged_usage_file(
         name!(client_id, Option<i64>),
     ),
 > {
-    reply(client_id, file_name, process_staged(client_id, file_name))
+    crate::access::as_api(|| reply(client_id, file_name, process_staged(client_id, file_name)))
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -204,16 +204,27 @@ pub fn with_plan<R>(
         .iter()
         .map(|(name, value)| (*name, set_local(name, value)))
         .collect();
-    let result = Spi::connect_mut(|client| {
-        let types: Vec<pgrx::PgOid> = args.iter().map(|a| pgrx::PgOid::from(a.oid())).collect();
-        let statement = client
-            .prepare_mut(sql, &types)
-            .unwrap_or_else(|e| panic!("{e}: {sql}"));
-        let rows = client
-            .update(&statement, None, args)
-            .unwrap_or_else(|e| panic!("{e}: {sql}"));
-        read(rows)
-    });
+    let citus = crate::citus::present();
+    let inlined;
+    let (sql, args) = if citus {
+        inlined = crate::citus::with_constants(sql, args);
+        (inlined.as_str(), &[][..])
+    } else {
+        (sql, args)
+    };
+    let run = || {
+        Spi::connect_mut(|client| {
+            let types: Vec<pgrx::PgOid> = args.iter().map(|a| pgrx::PgOid::from(a.oid())).collect();
+            let statement = client
+                .prepare_mut(sql, &types)
+                .unwrap_or_else(|e| panic!("{e}: {sql}"));
+            let rows = client
+                .update(&statement, None, args)
+                .unwrap_or_else(|e| panic!("{e}: {sql}"));
+            read(rows)
+        })
+    };
+    let result = run();
     for (name, value) in previous.iter().rev() {
         set_local(name, value);
     }

@@ -153,22 +153,24 @@ fn undo_job_schedule(
         name!(client_id, Option<i64>),
     ),
 > {
-    let request = Request {
-        client_id,
-        billing_date,
-        discard_usage,
-        user_id,
-    };
-    let (id, outcome) = submit(&request);
-    TableIterator::once(match outcome {
-        Ok(()) => (id, "PROCESSING".into(), None, None, client_id),
-        Err(r) => (
-            id,
-            "ERROR".into(),
-            Some(r.code.into()),
-            Some(r.message),
+    crate::access::as_api(|| {
+        let request = Request {
             client_id,
-        ),
+            billing_date,
+            discard_usage,
+            user_id,
+        };
+        let (id, outcome) = submit(&request);
+        TableIterator::once(match outcome {
+            Ok(()) => (id, "PROCESSING".into(), None, None, client_id),
+            Err(r) => (
+                id,
+                "ERROR".into(),
+                Some(r.code.into()),
+                Some(r.message),
+                client_id,
+            ),
+        })
     })
 }
 
@@ -189,23 +191,25 @@ fn get_undo_job_schedule_status(
         name!(client_id, Option<i64>),
     ),
 > {
-    let found = required_batch_key(batch_id, "batch_id", client_id).and_then(|(id, client)| {
-        if access::check_entitled(client, Level::Reader, "get_undo_job_schedule_status") {
-            read_status(id, client)
-        } else {
-            Err(unknown_batch(id, client))
-        }
-    });
-    TableIterator::once(match found {
-        Ok(row) => row,
-        Err(r) => (
-            batch_id,
-            "ERROR".into(),
-            Some(0),
-            Some(r.code.into()),
-            Some(r.message),
-            client_id,
-        ),
+    crate::access::as_api(|| {
+        let found = required_batch_key(batch_id, "batch_id", client_id).and_then(|(id, client)| {
+            if access::check_entitled(client, Level::Reader, "get_undo_job_schedule_status") {
+                read_status(id, client)
+            } else {
+                Err(unknown_batch(id, client))
+            }
+        });
+        TableIterator::once(match found {
+            Ok(row) => row,
+            Err(r) => (
+                batch_id,
+                "ERROR".into(),
+                Some(0),
+                Some(r.code.into()),
+                Some(r.message),
+                client_id,
+            ),
+        })
     })
 }
 
@@ -301,48 +305,50 @@ fn preview_undo_job_schedule(
         name!(action, String),
     ),
 > {
-    let checked = parse_billing_date(billing_date, "billing_date").and_then(|day| {
-        let discard = required(discard_usage, "discard_usage")?;
-        let client = require_client(client_id, Level::Reader, "preview_undo_job_schedule")?;
-        Ok((client, day, discard))
-    });
-    let (client, day, discard) = crate::reply::or_raise_invalid(checked);
-    let target = target(client, day);
-    let action = match reversal::billed_again(client, &target) {
-        Some(problem) => format!(
-            "REFUSED ({BILLED_AGAIN}: {problem})",
-            BILLED_AGAIN = reversal::BILLED_AGAIN
-        ),
-        None if discard => "UNDO and DELETE USAGE".to_owned(),
-        None => "UNDO and UNBILL USAGE".to_owned(),
-    };
-    let rows = Spi::connect(|spi| {
-        spi.select(
-            PREVIEW,
-            None,
-            &[client.into(), day.into(), target.batches.into()],
-        )
-        .expect("undo preview")
-        .map(|r| {
-            (
-                r.get::<i64>(1).expect("batch").unwrap_or(0),
-                r.get::<i64>(2).expect("invoices").unwrap_or(0),
-                r.get::<i64>(3).expect("accounts").unwrap_or(0),
-                r.get::<AnyNumeric>(4).expect("amount").unwrap_or_default(),
-                r.get::<i64>(5).expect("records").unwrap_or(0),
-                r.get::<i64>(6).expect("usage").unwrap_or(0),
-                r.get::<AnyNumeric>(7).expect("units").unwrap_or_default(),
-                r.get::<AnyNumeric>(8)
-                    .expect("usage amount")
-                    .unwrap_or_default(),
-                r.get::<Vec<String>>(9).expect("files").unwrap_or_default(),
-                r.get::<i64>(10).expect("schedules").unwrap_or(0),
-                action.clone(),
+    crate::access::as_api(|| {
+        let checked = parse_billing_date(billing_date, "billing_date").and_then(|day| {
+            let discard = required(discard_usage, "discard_usage")?;
+            let client = require_client(client_id, Level::Reader, "preview_undo_job_schedule")?;
+            Ok((client, day, discard))
+        });
+        let (client, day, discard) = crate::reply::or_raise_invalid(checked);
+        let target = target(client, day);
+        let action = match reversal::billed_again(client, &target) {
+            Some(problem) => format!(
+                "REFUSED ({BILLED_AGAIN}: {problem})",
+                BILLED_AGAIN = reversal::BILLED_AGAIN
+            ),
+            None if discard => "UNDO and DELETE USAGE".to_owned(),
+            None => "UNDO and UNBILL USAGE".to_owned(),
+        };
+        let rows = Spi::connect(|spi| {
+            spi.select(
+                PREVIEW,
+                None,
+                &[client.into(), day.into(), target.batches.into()],
             )
-        })
-        .collect::<Vec<_>>()
-    });
-    TableIterator::new(rows)
+            .expect("undo preview")
+            .map(|r| {
+                (
+                    r.get::<i64>(1).expect("batch").unwrap_or(0),
+                    r.get::<i64>(2).expect("invoices").unwrap_or(0),
+                    r.get::<i64>(3).expect("accounts").unwrap_or(0),
+                    r.get::<AnyNumeric>(4).expect("amount").unwrap_or_default(),
+                    r.get::<i64>(5).expect("records").unwrap_or(0),
+                    r.get::<i64>(6).expect("usage").unwrap_or(0),
+                    r.get::<AnyNumeric>(7).expect("units").unwrap_or_default(),
+                    r.get::<AnyNumeric>(8)
+                        .expect("usage amount")
+                        .unwrap_or_default(),
+                    r.get::<Vec<String>>(9).expect("files").unwrap_or_default(),
+                    r.get::<i64>(10).expect("schedules").unwrap_or(0),
+                    action.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+        });
+        TableIterator::new(rows)
+    })
 }
 
 /// The request as the claim read it (columns of `undo_batch`).

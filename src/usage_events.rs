@@ -39,7 +39,8 @@ const EVENT_SOURCE: Source = Source {
 /// The columns of the events of $3 (EVENT_SOURCE, LIVE_EVENT_SOURCE).
 macro_rules! event_records {
     () => {
-        r#"
+        concat!(
+            r#"
     SELECT r.ord AS record_no, NULL::text AS record_id, NULL::text AS acct_no,
            r.e->>'service_resource_identifier' AS client_acct_id, r.e->>'usage_type_code' AS usage_type_code,
            r.e->>'start_time' AS usage_date, r.e->>'usage_amount' AS units, NULL::text AS client_record_id,
@@ -73,7 +74,9 @@ macro_rules! event_records {
            r.e->>'usage_uom' AS usage_uom, r.e->>'sid' AS sid,
            true AS event, 'service_resource_identifier' AS account_key, 'start_time' AS date_key,
            'usage_amount' AS units_key
-    FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#
+    FROM jsonb_array_elements($3) WITH ORDINALITY AS r(e, ord)"#,
+            crate::citus::on_the_clients_shard!()
+        )
     };
 }
 const EVENT_RECORDS: &str = event_records!();
@@ -600,42 +603,44 @@ fn post_usage_events(
     mode: default!(Option<&str>, "'FAIL_ON_EXISTING'"),
     posted_by: default!(Option<&str>, "NULL"),
 ) -> RawJsonb {
-    let client_id = match client(client_id, Level::Operator, "post_usage_events") {
-        Ok(c) => c,
-        Err(refused) => return refused,
-    };
-    let request = new_request_id();
-    let by = acting_as(posted_by, "posted_by");
-    let problem = match (&by, mode) {
-        (Err(problem), _) => Some(problem.clone()),
-        (_, Some(FAIL_ON_EXISTING | OVERWRITE_ON_EXISTING)) => array_problem(
-            usage_events.as_ref(),
-            "usage_events",
-            "usage events",
-            MAX_EVENTS,
-        ),
-        (_, Some(other)) => Some(format!(
-            "mode must be FAIL_ON_EXISTING or OVERWRITE_ON_EXISTING, not {:?}",
-            other.chars().take(100).collect::<String>()
-        )),
-        (_, None) => Some("mode is required".into()),
-    };
-    let by = by.unwrap_or_default();
-    let mut entry = Record::new(client_id, &request, "post", mode, &by);
-    if let Some(problem) = problem {
-        entry.error = Some(&problem);
+    crate::access::as_api(|| {
+        let client_id = match client(client_id, Level::Operator, "post_usage_events") {
+            Ok(c) => c,
+            Err(refused) => return refused,
+        };
+        let request = new_request_id();
+        let by = acting_as(posted_by, "posted_by");
+        let problem = match (&by, mode) {
+            (Err(problem), _) => Some(problem.clone()),
+            (_, Some(FAIL_ON_EXISTING | OVERWRITE_ON_EXISTING)) => array_problem(
+                usage_events.as_ref(),
+                "usage_events",
+                "usage events",
+                MAX_EVENTS,
+            ),
+            (_, Some(other)) => Some(format!(
+                "mode must be FAIL_ON_EXISTING or OVERWRITE_ON_EXISTING, not {:?}",
+                other.chars().take(100).collect::<String>()
+            )),
+            (_, None) => Some("mode is required".into()),
+        };
+        let by = by.unwrap_or_default();
+        let mut entry = Record::new(client_id, &request, "post", mode, &by);
+        if let Some(problem) = problem {
+            entry.error = Some(&problem);
+            record(&entry);
+            return refusal(problem);
+        }
+        let events = usage_events.expect("checked").detoasted();
+        let mode = mode.expect("checked");
+        let done = post(client_id, &events, mode, &by, &request);
+        entry.requested = done.posted + done.erred;
+        entry.posted = done.posted;
+        entry.overwritten = done.overwritten;
+        entry.erred = done.erred;
         record(&entry);
-        return refusal(problem);
-    }
-    let events = usage_events.expect("checked").detoasted();
-    let mode = mode.expect("checked");
-    let done = post(client_id, &events, mode, &by, &request);
-    entry.requested = done.posted + done.erred;
-    entry.posted = done.posted;
-    entry.overwritten = done.overwritten;
-    entry.erred = done.erred;
-    record(&entry);
-    done.answer
+        done.answer
+    })
 }
 
 /// Each criterion ($2, mode $3) resolved to a live event of the client, or its problem: malformed, not
@@ -729,70 +734,72 @@ fn void_usage_events(
     voided_by: default!(Option<&str>, "NULL"),
     dry_run: default!(Option<bool>, "false"),
 ) -> RawJsonb {
-    let client_id = match client(client_id, Level::Operator, "void_usage_events") {
-        Ok(c) => c,
-        Err(refused) => return refused,
-    };
-    let dry_run = dry_run.unwrap_or(false);
-    let request = new_request_id();
-    let by = acting_as(voided_by, "voided_by");
-    let problem = match (&by, mode) {
-        (Err(problem), _) => Some(problem.clone()),
-        (_, Some("BY_ID" | "BY_REF_SEQ")) => array_problem(
-            void_event_criterias.as_ref(),
-            "void_event_criterias",
-            "criteria",
-            MAX_CRITERIA,
-        ),
-        (_, Some(other)) => Some(format!(
-            "mode must be BY_ID or BY_REF_SEQ, not {:?}",
-            other.chars().take(100).collect::<String>()
-        )),
-        (_, None) => Some("mode is required".into()),
-    };
-    let by = by.unwrap_or_default();
-    let mut entry = Record::new(client_id, &request, "void", mode, &by);
-    if let Some(problem) = problem {
+    crate::access::as_api(|| {
+        let client_id = match client(client_id, Level::Operator, "void_usage_events") {
+            Ok(c) => c,
+            Err(refused) => return refused,
+        };
+        let dry_run = dry_run.unwrap_or(false);
+        let request = new_request_id();
+        let by = acting_as(voided_by, "voided_by");
+        let problem = match (&by, mode) {
+            (Err(problem), _) => Some(problem.clone()),
+            (_, Some("BY_ID" | "BY_REF_SEQ")) => array_problem(
+                void_event_criterias.as_ref(),
+                "void_event_criterias",
+                "criteria",
+                MAX_CRITERIA,
+            ),
+            (_, Some(other)) => Some(format!(
+                "mode must be BY_ID or BY_REF_SEQ, not {:?}",
+                other.chars().take(100).collect::<String>()
+            )),
+            (_, None) => Some("mode is required".into()),
+        };
+        let by = by.unwrap_or_default();
+        let mut entry = Record::new(client_id, &request, "void", mode, &by);
+        if let Some(problem) = problem {
+            if !dry_run {
+                entry.error = Some(&problem);
+                record(&entry);
+            }
+            return refusal(problem);
+        }
+        let mode = mode.expect("checked");
+        locks::lock_client_shared(client_id);
+        let judged = criteria(client_id, &void_event_criterias.expect("checked"), mode);
+        let to_void: Vec<i64> = judged
+            .iter()
+            .filter(|c| c.problem.is_none())
+            .filter_map(|c| c.txn_id)
+            .collect();
+        let voided: Vec<i64> = if dry_run {
+            to_void
+        } else {
+            void(client_id, &to_void, "VOID", &by, &request).ids
+        };
+        let mut done = vec![];
+        let mut erred = vec![];
+        for c in &judged {
+            match (&c.problem, c.txn_id) {
+                (Some(problem), _) => erred.push(erred_criterion(c, problem)),
+                (None, Some(id)) if voided.contains(&id) => done.push(c.given.0.clone()),
+                // voided by a concurrent call between the lookup and the void
+                _ => erred.push(erred_criterion(c, "usage event not found")),
+            }
+        }
         if !dry_run {
-            entry.error = Some(&problem);
+            entry.requested = judged.len() as i64;
+            entry.voided = done.len() as i64;
+            entry.erred = erred.len() as i64;
             record(&entry);
         }
-        return refusal(problem);
-    }
-    let mode = mode.expect("checked");
-    locks::lock_client_shared(client_id);
-    let judged = criteria(client_id, &void_event_criterias.expect("checked"), mode);
-    let to_void: Vec<i64> = judged
-        .iter()
-        .filter(|c| c.problem.is_none())
-        .filter_map(|c| c.txn_id)
-        .collect();
-    let voided: Vec<i64> = if dry_run {
-        to_void
-    } else {
-        void(client_id, &to_void, "VOID", &by, &request).ids
-    };
-    let mut done = vec![];
-    let mut erred = vec![];
-    for c in &judged {
-        match (&c.problem, c.txn_id) {
-            (Some(problem), _) => erred.push(erred_criterion(c, problem)),
-            (None, Some(id)) if voided.contains(&id) => done.push(c.given.0.clone()),
-            // voided by a concurrent call between the lookup and the void
-            _ => erred.push(erred_criterion(c, "usage event not found")),
-        }
-    }
-    if !dry_run {
-        entry.requested = judged.len() as i64;
-        entry.voided = done.len() as i64;
-        entry.erred = erred.len() as i64;
-        record(&entry);
-    }
-    RawJsonb::from_value(json!({
-        "num_voided": done.len(),
-        "voided_event_criterias": done,
-        "erred_event_criterias": erred,
-    }))
+        RawJsonb::from_value(json!({
+            "num_voided": done.len(),
+            "voided_event_criterias": done,
+            "erred_event_criterias": erred,
+        }))
+    })
 }
 
 /// The voided events of the client by voided event id ($2), or by pair ($3 reference_id, $4
@@ -822,37 +829,39 @@ fn get_voided_usage_events(
     sequence_id: default!(Option<&str>, "NULL"),
     reference_id: default!(Option<&str>, "NULL"),
 ) -> RawJsonb {
-    let client_id = match client(client_id, Level::Reader, "get_voided_usage_events") {
-        Ok(c) => c,
-        Err(refused) => return refused,
-    };
-    if id.is_none() && (sequence_id.is_none() || reference_id.is_none()) {
-        return refusal(match (sequence_id, reference_id) {
-            (None, None) => "give id, or sequence_id and reference_id",
-            _ => "sequence_id and reference_id go together: give both, or id",
-        });
-    }
-    let id = match id {
-        None => None,
-        Some(text) => match text.parse::<i64>() {
-            Ok(n) if n > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Some(n),
-            _ => return RawJsonb::from_value(json!([])),
-        },
-    };
-    let (reference, sequence) = match (reference_id, sequence_id) {
-        (Some(r), Some(s)) => (Some(r), Some(s)),
-        _ => (None, None),
-    };
-    let found = read_value::<RawJsonb>(
-        VOIDED,
-        &[
-            client_id.into(),
-            id.into(),
-            reference.into(),
-            sequence.into(),
-        ],
-    );
-    found.unwrap_or_else(|| RawJsonb::from_value(json!([])))
+    crate::access::as_api(|| {
+        let client_id = match client(client_id, Level::Reader, "get_voided_usage_events") {
+            Ok(c) => c,
+            Err(refused) => return refused,
+        };
+        if id.is_none() && (sequence_id.is_none() || reference_id.is_none()) {
+            return refusal(match (sequence_id, reference_id) {
+                (None, None) => "give id, or sequence_id and reference_id",
+                _ => "sequence_id and reference_id go together: give both, or id",
+            });
+        }
+        let id = match id {
+            None => None,
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) if n > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+                _ => return RawJsonb::from_value(json!([])),
+            },
+        };
+        let (reference, sequence) = match (reference_id, sequence_id) {
+            (Some(r), Some(s)) => (Some(r), Some(s)),
+            _ => (None, None),
+        };
+        let found = read_value::<RawJsonb>(
+            VOIDED,
+            &[
+                client_id.into(),
+                id.into(),
+                reference.into(),
+                sequence.into(),
+            ],
+        );
+        found.unwrap_or_else(|| RawJsonb::from_value(json!([])))
+    })
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -333,7 +333,7 @@ pub fn start_runner_if_idle() {
 /// Does a batch of any kind wait in this database?
 pub fn batches_waiting() -> bool {
     crate::reply::read_value::<bool>(
-        &format!("SELECT EXISTS ({})", crate::batches::processing_sql()),
+        &format!("SELECT EXISTS ({})", crate::batches::processing_sql(true)),
         &[Option::<i64>::None.into()],
     ) == Some(true)
 }

@@ -161,68 +161,71 @@ fn query_lines(
     page: default!(Option<i64>, 0),
     distinct_field: default!(Option<&str>, "NULL"),
 ) -> RawJsonb {
-    let input = Input::default()
-        .with("aid", aid.map(|v| v.to_owned().into()))
-        .with("sid", sid.map(|v| v.to_owned().into()))
-        .with("billrun", billrun.map(|v| v.to_owned().into()))
-        .with("query", query.map(|q| q.as_arg()))
-        .with("from", from_date.map(|v| v.to_owned().into()))
-        .with("to", to_date.map(|v| v.to_owned().into()))
-        .with("size", size.map(|v| v.into()))
-        .with("page", page.map(|v| v.into()))
-        .with("distinct", distinct_field.map(|v| v.to_owned().into()));
-    let checked = (|| {
-        let scope = scope(client_id, "query_lines", aid, sid)?;
-        let size = size.unwrap_or(1000);
-        if !(1..=MAX_PAGE_SIZE).contains(&size) {
-            return Err(format!("size must be between 1 and {MAX_PAGE_SIZE}"));
-        }
-        let page = page.unwrap_or(0);
-        if page < 0 {
-            return Err("page must be 0 or more".to_owned());
-        }
-        if billrun.is_some_and(|b| !is_billrun_key(b)) {
-            return Err("billrun must be a billrun key YYYYMM".to_owned());
-        }
-        let distinct = distinct_field
-            .map(|d| {
-                Field::named(d).ok_or_else(|| format!("distinct field {d:?} is not a line field"))
-            })
-            .transpose()?;
-        let narrowing = Narrowing {
-            billruns: billrun.map(|b| vec![b.to_owned()]),
-            from: iso_bound(from_date, "from_date")?,
-            to: iso_bound(to_date, "to_date")?,
-            query: object_query(query)?,
-            // the lines answered carry every field; distinct values, only the one asked for
-            cycle_read: distinct.is_none_or(|f| f == Field::Billrun),
+    crate::access::as_api(|| {
+        let input = Input::default()
+            .with("aid", aid.map(|v| v.to_owned().into()))
+            .with("sid", sid.map(|v| v.to_owned().into()))
+            .with("billrun", billrun.map(|v| v.to_owned().into()))
+            .with("query", query.map(|q| q.as_arg()))
+            .with("from", from_date.map(|v| v.to_owned().into()))
+            .with("to", to_date.map(|v| v.to_owned().into()))
+            .with("size", size.map(|v| v.into()))
+            .with("page", page.map(|v| v.into()))
+            .with("distinct", distinct_field.map(|v| v.to_owned().into()));
+        let checked = (|| {
+            let scope = scope(client_id, "query_lines", aid, sid)?;
+            let size = size.unwrap_or(1000);
+            if !(1..=MAX_PAGE_SIZE).contains(&size) {
+                return Err(format!("size must be between 1 and {MAX_PAGE_SIZE}"));
+            }
+            let page = page.unwrap_or(0);
+            if page < 0 {
+                return Err("page must be 0 or more".to_owned());
+            }
+            if billrun.is_some_and(|b| !is_billrun_key(b)) {
+                return Err("billrun must be a billrun key YYYYMM".to_owned());
+            }
+            let distinct = distinct_field
+                .map(|d| {
+                    Field::named(d)
+                        .ok_or_else(|| format!("distinct field {d:?} is not a line field"))
+                })
+                .transpose()?;
+            let narrowing = Narrowing {
+                billruns: billrun.map(|b| vec![b.to_owned()]),
+                from: iso_bound(from_date, "from_date")?,
+                to: iso_bound(to_date, "to_date")?,
+                query: object_query(query)?,
+                // the lines answered carry every field; distinct values, only the one asked for
+                cycle_read: distinct.is_none_or(|f| f == Field::Billrun),
+            };
+            Ok((scope, size, page, distinct, narrowing))
+        })();
+        let (scope, size, page, distinct, narrowing) = match checked {
+            Ok(c) => c,
+            Err(desc) => return input.failed(&desc),
         };
-        Ok((scope, size, page, distinct, narrowing))
-    })();
-    let (scope, size, page, distinct, narrowing) = match checked {
-        Ok(c) => c,
-        Err(desc) => return input.failed(&desc),
-    };
-    let mut params = Params::after(3);
-    let lines = lines_sql(&scope, &narrowing, &mut params);
-    let sql = match distinct {
-        Some(field) => format!(
-            "SELECT jsonb_build_object('details', coalesce(jsonb_agg(d.v ORDER BY d.v), '[]'))
+        let mut params = Params::after(3);
+        let lines = lines_sql(&scope, &narrowing, &mut params);
+        let sql = match distinct {
+            Some(field) => format!(
+                "SELECT jsonb_build_object('details', coalesce(jsonb_agg(d.v ORDER BY d.v), '[]'))
              FROM (SELECT DISTINCT {} AS v FROM ({lines}) AS l WHERE l.{} IS NOT NULL) AS d",
-            json_value(field),
-            field.name()
-        ),
-        None => {
-            let limit = params.bind(size.into());
-            let offset = params.bind(size.saturating_mul(page).into());
-            format!(
+                json_value(field),
+                field.name()
+            ),
+            None => {
+                let limit = params.bind(size.into());
+                let offset = params.bind(size.saturating_mul(page).into());
+                format!(
                 "SELECT jsonb_build_object('details', coalesce(jsonb_agg({LINE_JSON} ORDER BY l.urt, l.stamp), '[]'))
                  FROM (SELECT * FROM ({lines}) AS l ORDER BY l.urt, l.stamp LIMIT {limit} OFFSET {offset}) AS l"
             )
-        }
-    };
-    let details = run(&scope, &sql, params);
-    input.answer(1, "success", Some(details))
+            }
+        };
+        let details = run(&scope, &sql, params);
+        input.answer(1, "success", Some(details))
+    })
 }
 
 /// `{"name": "$field", ...}`: the group keys, as (name, field).
@@ -350,73 +353,75 @@ fn query_aggregate(
     groupby: default!(Option<RawJsonb>, "NULL"),
     aggregate: default!(Option<RawJsonb>, "NULL"),
 ) -> RawJsonb {
-    let input = Input::default()
-        .with("aid", aid.map(|v| v.to_owned().into()))
-        .with("sid", sid.map(|v| v.to_owned().into()))
-        .with("billrun", billrun.map(|v| v.as_arg()))
-        .with("query", query.map(|q| q.as_arg()))
-        .with("groupby", groupby.map(|v| v.as_arg()))
-        .with("aggregate", aggregate.map(|v| v.as_arg()));
-    let checked = (|| {
-        let scope = scope(client_id, "query_aggregate", aid, sid)?;
-        let narrowing = Narrowing {
-            billruns: billrun_keys(billrun)?,
-            query: object_query(query)?,
-            ..Default::default()
+    crate::access::as_api(|| {
+        let input = Input::default()
+            .with("aid", aid.map(|v| v.to_owned().into()))
+            .with("sid", sid.map(|v| v.to_owned().into()))
+            .with("billrun", billrun.map(|v| v.as_arg()))
+            .with("query", query.map(|q| q.as_arg()))
+            .with("groupby", groupby.map(|v| v.as_arg()))
+            .with("aggregate", aggregate.map(|v| v.as_arg()));
+        let checked = (|| {
+            let scope = scope(client_id, "query_aggregate", aid, sid)?;
+            let narrowing = Narrowing {
+                billruns: billrun_keys(billrun)?,
+                query: object_query(query)?,
+                ..Default::default()
+            };
+            Ok::<_, String>((
+                scope,
+                narrowing,
+                group_keys(groupby)?,
+                aggregates(aggregate)?,
+            ))
+        })();
+        let (scope, narrowing, keys, aggregates) = match checked {
+            Ok(c) => c,
+            Err(desc) => return input.failed(&desc),
         };
-        Ok::<_, String>((
-            scope,
-            narrowing,
-            group_keys(groupby)?,
-            aggregates(aggregate)?,
-        ))
-    })();
-    let (scope, narrowing, keys, aggregates) = match checked {
-        Ok(c) => c,
-        Err(desc) => return input.failed(&desc),
-    };
-    let mut params = Params::after(3);
-    let lines = lines_sql(&scope, &narrowing, &mut params);
-    let id = if keys.is_empty() {
-        "'null'::jsonb".to_owned()
-    } else {
-        let pairs: Vec<String> = keys
+        let mut params = Params::after(3);
+        let lines = lines_sql(&scope, &narrowing, &mut params);
+        let id = if keys.is_empty() {
+            "'null'::jsonb".to_owned()
+        } else {
+            let pairs: Vec<String> = keys
+                .iter()
+                .map(|(name, field)| {
+                    format!(
+                        "{}::text, {}",
+                        params.bind(name.clone().into()),
+                        json_value(*field)
+                    )
+                })
+                .collect();
+            format!("jsonb_build_object({})", pairs.join(", "))
+        };
+        let values: Vec<String> = aggregates
             .iter()
-            .map(|(name, field)| {
+            .map(|(name, a)| {
                 format!(
                     "{}::text, {}",
                     params.bind(name.clone().into()),
-                    json_value(*field)
+                    aggregate_sql(a)
                 )
             })
             .collect();
-        format!("jsonb_build_object({})", pairs.join(", "))
-    };
-    let values: Vec<String> = aggregates
-        .iter()
-        .map(|(name, a)| {
-            format!(
-                "{}::text, {}",
-                params.bind(name.clone().into()),
-                aggregate_sql(a)
-            )
-        })
-        .collect();
-    let group_by = if keys.is_empty() {
-        String::new()
-    } else {
-        let columns: Vec<String> = keys
-            .iter()
-            .map(|(_, f)| format!("l.{}", f.name()))
-            .collect();
-        format!("GROUP BY {}", columns.join(", "))
-    };
-    let sql = format!(
-        "SELECT jsonb_build_object('details', coalesce(jsonb_agg(g.doc ORDER BY g.id), '[]'))
+        let group_by = if keys.is_empty() {
+            String::new()
+        } else {
+            let columns: Vec<String> = keys
+                .iter()
+                .map(|(_, f)| format!("l.{}", f.name()))
+                .collect();
+            format!("GROUP BY {}", columns.join(", "))
+        };
+        let sql = format!(
+            "SELECT jsonb_build_object('details', coalesce(jsonb_agg(g.doc ORDER BY g.id), '[]'))
          FROM (SELECT {id} AS id, jsonb_build_object('_id', {id}) || jsonb_build_object({}) AS doc
                FROM ({lines}) AS l {group_by} HAVING count(*) > 0) AS g",
-        values.join(", ")
-    );
-    let details = run(&scope, &sql, params);
-    input.answer(1, "success", Some(details))
+            values.join(", ")
+        );
+        let details = run(&scope, &sql, params);
+        input.answer(1, "success", Some(details))
+    })
 }

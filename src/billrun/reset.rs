@@ -319,36 +319,38 @@ fn reset_lines(
     user_id: default!(Option<&str>, "NULL"),
     dry_run: default!(Option<bool>, false),
 ) -> RawJsonb {
-    let input = Input::default()
-        .with("aid", aid.map(|v| v.to_owned().into()))
-        .with("billrun_key", billrun_key.map(|v| v.to_owned().into()))
-        .with("query", query.map(|q| q.as_arg()))
-        .with("user_id", user_id.map(|v| v.to_owned().into()))
-        .with("dry_run", dry_run.map(|v| v.into()));
-    let checked = match check(client_id, aid, billrun_key, query, user_id) {
-        Ok(c) => c,
-        Err(desc) => return input.failed(&desc),
-    };
-    if dry_run.unwrap_or(false) {
-        let c = over_target(&checked.target, COUNT);
-        let extra = read_value::<RawJsonb>(
+    crate::access::as_api(|| {
+        let input = Input::default()
+            .with("aid", aid.map(|v| v.to_owned().into()))
+            .with("billrun_key", billrun_key.map(|v| v.to_owned().into()))
+            .with("query", query.map(|q| q.as_arg()))
+            .with("user_id", user_id.map(|v| v.to_owned().into()))
+            .with("dry_run", dry_run.map(|v| v.into()));
+        let checked = match check(client_id, aid, billrun_key, query, user_id) {
+            Ok(c) => c,
+            Err(desc) => return input.failed(&desc),
+        };
+        if dry_run.unwrap_or(false) {
+            let c = over_target(&checked.target, COUNT);
+            let extra = read_value::<RawJsonb>(
             "SELECT jsonb_build_object('dry_run', true, 'lines_reset', $1, 'accounts_reset', $2, 'amount_before', $3,
                                        'amount_after', $4, 'lines_skipped', $5, 'problem', $6)",
             &[c.lines.into(), c.accounts.into(), c.before.into(), c.after.into(), c.skipped.into(), c.unpriced.into()],
         );
-        return input.answer(1, "dry run: nothing was changed", extra);
-    }
-    let (id, running) = submit(&checked, aid, query);
-    let extra = read_value::<RawJsonb>(
-        "SELECT jsonb_build_object('reset_batch_id', $1::text)",
-        &[id.into()],
-    );
-    let desc = if running {
-        "an identical reset is already PROCESSING: its reset_batch_id is given"
-    } else {
-        "success"
-    };
-    input.answer(1, desc, extra)
+            return input.answer(1, "dry run: nothing was changed", extra);
+        }
+        let (id, running) = submit(&checked, aid, query);
+        let extra = read_value::<RawJsonb>(
+            "SELECT jsonb_build_object('reset_batch_id', $1::text)",
+            &[id.into()],
+        );
+        let desc = if running {
+            "an identical reset is already PROCESSING: its reset_batch_id is given"
+        } else {
+            "success"
+        };
+        input.answer(1, desc, extra)
+    })
 }
 
 type StatusRow = (
@@ -428,28 +430,31 @@ fn get_reset_lines_status(
         name!(client_id, Option<i64>),
     ),
 > {
-    let found =
-        required_batch_key(reset_batch_id, "reset_batch_id", client_id).and_then(|(id, client)| {
-            if access::check_entitled(client, Level::Reader, "get_reset_lines_status") {
-                read_status(id, client)
-            } else {
-                Err(unknown_batch(id, client))
-            }
-        });
-    TableIterator::once(match found {
-        Ok(row) => row,
-        Err(r) => (
-            reset_batch_id,
-            "ERROR".into(),
-            None,
-            None,
-            None,
-            None,
-            Some(r.code.into()),
-            Some(r.message),
-            None,
-            client_id,
-        ),
+    crate::access::as_api(|| {
+        let found = required_batch_key(reset_batch_id, "reset_batch_id", client_id).and_then(
+            |(id, client)| {
+                if access::check_entitled(client, Level::Reader, "get_reset_lines_status") {
+                    read_status(id, client)
+                } else {
+                    Err(unknown_batch(id, client))
+                }
+            },
+        );
+        TableIterator::once(match found {
+            Ok(row) => row,
+            Err(r) => (
+                reset_batch_id,
+                "ERROR".into(),
+                None,
+                None,
+                None,
+                None,
+                Some(r.code.into()),
+                Some(r.message),
+                None,
+                client_id,
+            ),
+        })
     })
 }
 
