@@ -24,6 +24,7 @@ DECLARE
     saved jsonb;
     seq name;
     failed text;
+    counts_off boolean;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
         RAISE EXCEPTION 'backout.distribute: Citus is not installed in this database'
@@ -35,13 +36,13 @@ BEGIN
         RAISE EXCEPTION 'backout.distribute: only a superuser may distribute the billing schema'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF NOT citus_is_coordinator() THEN
-        RAISE EXCEPTION 'backout.distribute: run it on the coordinator, not on a worker'
-            USING ERRCODE = 'feature_not_supported';
-    END IF;
     IF NOT EXISTS (SELECT FROM pg_dist_node WHERE noderole = 'primary' AND isactive AND groupid <> 0) THEN
         RAISE EXCEPTION 'backout.distribute: no worker is registered'
             USING ERRCODE = 'feature_not_supported', HINT = 'Register them first: SELECT citus_add_node(host, port).';
+    END IF;
+    IF NOT citus_is_coordinator() THEN
+        RAISE EXCEPTION 'backout.distribute: run it on the coordinator, not on a worker'
+            USING ERRCODE = 'feature_not_supported';
     END IF;
     -- Triggers on usage_txn and client fire on the shard and write only co-located shards of the same
     -- client (the day counts, the client's lock row): what citus.enable_unsafe_triggers asks of them.
@@ -81,7 +82,12 @@ BEGIN
     END IF;
 
     -- Tables with a client: distributed by it, client first, then each table once the tables it references
-    -- are distributed.
+    -- are distributed.  usage_txn's rows are copied into its shards with its day-count triggers disabled: the
+    -- day counts copied already count them, and the triggers would count them twice.
+    counts_off := NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'backout.usage_txn'::regclass);
+    IF counts_off THEN
+        ALTER TABLE backout.usage_txn DISABLE TRIGGER USER;
+    END IF;
     IF NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'backout.client'::regclass) THEN
         PERFORM create_distributed_table('backout.client', 'client_id');
         RETURN NEXT 'distributed table backout.client by client_id';
@@ -104,6 +110,9 @@ BEGIN
         END LOOP;
         EXIT WHEN NOT progress;
     END LOOP;
+    IF counts_off THEN
+        ALTER TABLE backout.usage_txn ENABLE TRIGGER USER;
+    END IF;
 
     -- Sequences: a range of 2^48 values per node (its group id), as Citus gives its own bigint sequences, so
     -- that ids drawn on two nodes never collide.  A node's sequence keeps its position when already in range.

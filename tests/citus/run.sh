@@ -2,7 +2,8 @@
 # The Citus suite (issue 20): pg_backout on a real three-node cluster (tests/citus/cluster.sh: a coordinator
 # and two workers on localhost), distributed with backout.distribute(), every call delegated to its client's
 # worker, batches run by the runners of the worker that holds the client.
-#   1. distribute() refuses without Citus, distributes, and is idempotent;
+#   1. distribute() refuses without Citus, with no worker and on a worker, keeps the rows written before it,
+#      and is idempotent;
 #   2. the demo (demo/demo.sql: ingest, billing, undo both ways, backout with undo_billing, clear, discard,
 #      history, events, reset, query) on the cluster ends with invoices equal to its clean twin's, and equal
 #      to the same demo's invoices on one PostgreSQL (a database without Citus on the coordinator node);
@@ -49,6 +50,20 @@ q 9700 -d plain -c "CREATE EXTENSION pg_backout" >/dev/null
 if out="$(q 9700 -d plain -c "SELECT * FROM backout.distribute()" 2>&1)"; then fail "distribute() ran without Citus"; fi
 grep -q "Citus is not installed in this database" <<<"$out" || fail "distribute() without Citus: $out"
 echo "ok: refused without Citus ($(grep -o 'ERROR: .*' <<<"$out" | head -1))"
+q 9700 -d postgres -c "CREATE DATABASE lonely" >/dev/null
+q 9700 -d lonely -q -c "SET client_min_messages = warning" -c "CREATE EXTENSION citus" -c "CREATE EXTENSION pg_backout" >/dev/null
+if out="$(q 9700 -d lonely -c "SELECT * FROM backout.distribute()" 2>&1)"; then fail "distribute() ran with no worker"; fi
+grep -q "no worker is registered" <<<"$out" || fail "distribute() with no worker: $out"
+echo "ok: refused with no worker registered"
+# rows written before distribute(): a client with usage and billing, and an entitlement of a role
+q 9700 -q -c "SET client_min_messages = warning" \
+  -c "INSERT INTO backout.client (client_id, name) VALUES (900, 'before')" \
+  -c "INSERT INTO backout.account VALUES (900, 1, 'B-1')" \
+  -c "INSERT INTO backout.billing_profile (client_id, acct_no, last_bill_date, next_bill_date) VALUES (900, 1, '2026-03-01', '2026-04-01')" \
+  -c "INSERT INTO backout.usage_type VALUES (900, 10, 'CALL', 'Calls', 'minute')" \
+  -c "INSERT INTO backout.price_offer (client_id, usage_type_no, acct_no, unit_price) VALUES (900, 10, NULL, 0.5)" \
+  -c "SELECT status FROM backout.process_usage_file(900, 'before.json', '[{\"acct_no\": 1, \"usage_type_code\": \"CALL\", \"usage_date\": \"2026-03-05 10:00:00\", \"units\": 4}]')" \
+  -c "CREATE ROLE citus_before" -c "SELECT backout.grant_client('citus_before', 900, 'reader')" >/dev/null
 first="$(q 9700 -c "SELECT * FROM backout.distribute()")"
 echo "$first" | grep -c "^distributed table" | xargs -I{} echo "ok: {} tables distributed by client_id"
 echo "$first" | grep "^reference table" | sed 's/^/ok: /'
@@ -58,6 +73,13 @@ echo "$first" | grep -q "^WARNING" && fail "distribute() warned: $first"
 again="$(q 9700 -c "SELECT * FROM backout.distribute()")"
 if echo "$again" | grep -qE "^(distributed|reference) table|delegated"; then fail "distribute() again redid: $again"; fi
 echo "ok: distribute() again changes nothing ($(echo "$again" | wc -l) sequence checks)"
+kept="$(q 9700 -c "SELECT count(*) FROM backout.usage_txn WHERE client_id = 900") $(
+        q 9700 -c "SELECT string_agg(role::text, ',') FROM backout.entitlement WHERE client_id = 900") $(
+        q 9700 -c "SELECT count(*) FROM backout.check_usage_day_counts(900)")"
+[ "$kept" = "1 citus_before 0" ] || fail "rows written before distribute(): $kept"
+[ "$(q 9700 -c "SELECT status || ' ' || total_amount FROM backout.run_billing(900, '2026-04-01')")" = "COMPLETED 2.0" ] \
+  || fail "billing the client written before distribute()"
+echo "ok: rows written before distribute() are kept (usage, day counts exact, the entitlement names its role) and bill"
 if out="$(q 9701 -c "SELECT * FROM backout.distribute()" 2>&1)"; then fail "distribute() ran on a worker"; fi
 grep -q "run it on the coordinator" <<<"$out" || fail "distribute() on a worker: $out"
 # every statement a worker runs for the extension (delegated calls, batches) must stay on that worker: each
