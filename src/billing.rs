@@ -133,25 +133,40 @@ const TRUE_UPS: &str = concat!(
     SELECT * FROM true_up ORDER BY acct_no"#
 );
 
-/// Snapshot the balance buckets the true-ups settle, then settle them (one statement: the snapshot reads
-/// the buckets as they were before).
-const SETTLE_BALANCES: &str = r#"
-    WITH true_up AS (
-        SELECT acct_no, commitment_period_start AS period_start, amount
-        FROM backout.billing_record
-        WHERE client_id = $1 AND billing_batch_id = $2 AND record_type = 'TRUE_UP'),
-    snapshot AS (
-        INSERT INTO backout.billing_balance_snapshot (client_id, billing_batch_id, acct_no, period_start,
-                                                      balance_existed, true_up_amount, true_up_batch_id)
-        SELECT $1, $2, t.acct_no, t.period_start, cb.acct_no IS NOT NULL, cb.true_up_amount, cb.true_up_batch_id
-        FROM true_up t
-        LEFT JOIN backout.commitment_balance cb
-          ON cb.client_id = $1 AND cb.acct_no = t.acct_no AND cb.period_start = t.period_start)
+/// The run's true-ups as (acct_no, period_start, amount): what SNAPSHOT_BALANCES and SETTLE_BALANCES read,
+/// each from the table (a CTE shared by two writes would make Citus copy it to every node).
+macro_rules! run_true_ups {
+    () => {
+        "(SELECT acct_no, commitment_period_start AS period_start, amount
+          FROM backout.billing_record
+          WHERE client_id = $1 AND billing_batch_id = $2 AND record_type = 'TRUE_UP')"
+    };
+}
+
+/// Snapshot the balance buckets the true-ups settle, as they are before SETTLE_BALANCES (the next statement).
+const SNAPSHOT_BALANCES: &str = concat!(
+    r#"
+    INSERT INTO backout.billing_balance_snapshot (client_id, billing_batch_id, acct_no, period_start,
+                                                  balance_existed, true_up_amount, true_up_batch_id)
+    SELECT $1, $2, t.acct_no, t.period_start, cb.acct_no IS NOT NULL, cb.true_up_amount, cb.true_up_batch_id
+    FROM "#,
+    run_true_ups!(),
+    r#" AS t
+    LEFT JOIN backout.commitment_balance cb
+      ON cb.client_id = $1 AND cb.acct_no = t.acct_no AND cb.period_start = t.period_start"#
+);
+
+/// Settle the buckets with the run's true-ups.
+const SETTLE_BALANCES: &str = concat!(
+    r#"
     INSERT INTO backout.commitment_balance AS cb (client_id, acct_no, period_start, true_up_amount, true_up_batch_id)
-    SELECT $1, t.acct_no, t.period_start, t.amount, $2 FROM true_up t
+    SELECT $1, t.acct_no, t.period_start, t.amount, $2 FROM "#,
+    run_true_ups!(),
+    r#" AS t
     ON CONFLICT (client_id, acct_no, period_start) DO UPDATE
        SET true_up_amount = excluded.true_up_amount, true_up_batch_id = excluded.true_up_batch_id,
-           updated_at = excluded.updated_at  -- its default, now(): Citus takes no volatile call here"#;
+           updated_at = excluded.updated_at  -- its default, now(): Citus takes no volatile call here"#
+);
 
 /// Each invoice's totals from its own lines (an index probe per invoice, so the cost is linear in the run's
 /// invoices whatever the statistics say about them: a join with aggregated lines let stale estimates pick a
@@ -207,10 +222,11 @@ const COMPLETE_BATCH: &str = r#"
      WHERE b.client_id = $1 AND b.billing_batch_id = $2
     RETURNING accounts_billed, records_written, total_amount"#;
 
-const BILLING_STEPS: [&str; 6] = [
+const BILLING_STEPS: [&str; 7] = [
     OPEN_INVOICES,
     BILL_USAGE,
     TRUE_UPS,
+    SNAPSHOT_BALANCES,
     SETTLE_BALANCES,
     CLOSE_INVOICES_AND_ADVANCE,
     RECORD_WORK_UNITS,
