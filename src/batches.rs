@@ -180,7 +180,7 @@ pub fn processing_sql(here_only: bool) -> String {
         "SELECT '{{name}} ' || {{id}} FROM {{table}}
          WHERE status = 'PROCESSING' AND ($1::bigint IS NULL OR client_id = $1){}",
         if here_only {
-            local_clients_filter()
+            local_clients_filter(&crate::citus::local_clients())
         } else {
             String::new()
         }
@@ -190,8 +190,8 @@ pub fn processing_sql(here_only: bool) -> String {
 /// With Citus, only the clients whose shards this node holds (`citus::local_clients`), as a list of
 /// constants in each table's filter, so that Citus reads this node's shards alone.  For the runners' own
 /// questions only (which batch next, any batch waiting): they run the batches of this node's clients.
-fn local_clients_filter() -> String {
-    match crate::citus::local_clients() {
+fn local_clients_filter(local: &Option<Vec<i64>>) -> String {
+    match local {
         None => String::new(),
         Some(clients) => format!(
             " AND client_id = ANY ('{{{}}}'::bigint[])",
@@ -239,17 +239,18 @@ pub fn prune_ctes() -> Vec<(String, String)> {
 
 /// The union of every kind's PROCESSING rows (of this node's clients): kind index, client, id, queue
 /// position, due time.
-fn queue_sql() -> String {
+fn queue_sql(local: &Option<Vec<i64>>) -> String {
     over_kinds(&format!(
         "SELECT {{kind}} AS kind, client_id, {{id}} AS batch_id, queue_seq, next_attempt_at
          FROM {{table}} WHERE status = 'PROCESSING'{}",
-        local_clients_filter()
+        local_clients_filter(local)
     ))
 }
 
 /// The head of each client's queue, oldest first, when due and within the scope: (kind, client, id).
 fn candidates(scope: &Scope) -> Vec<(usize, i64, Uuid)> {
-    if crate::citus::local_clients().is_some_and(|local| local.is_empty()) {
+    let local = crate::citus::local_clients(); // looked up once per claim
+    if local.as_ref().is_some_and(Vec::is_empty) {
         return vec![]; // a node that holds no client (the coordinator) runs no batch
     }
     let sql = format!(
@@ -260,7 +261,7 @@ fn candidates(scope: &Scope) -> Vec<(usize, i64, Uuid)> {
            AND ($1::bigint IS NULL OR client_id = $1)
            AND ($2::bigint[] IS NULL OR client_id = ANY ($2))
          ORDER BY queue_seq LIMIT 100",
-        queue = queue_sql()
+        queue = queue_sql(&local)
     );
     Spi::connect_mut(|spi| {
         spi.update(

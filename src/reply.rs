@@ -212,19 +212,16 @@ pub fn with_plan<R>(
     } else {
         (sql, args)
     };
-    let run = || {
-        Spi::connect_mut(|client| {
-            let types: Vec<pgrx::PgOid> = args.iter().map(|a| pgrx::PgOid::from(a.oid())).collect();
-            let statement = client
-                .prepare_mut(sql, &types)
-                .unwrap_or_else(|e| panic!("{e}: {sql}"));
-            let rows = client
-                .update(&statement, None, args)
-                .unwrap_or_else(|e| panic!("{e}: {sql}"));
-            read(rows)
-        })
-    };
-    let result = run();
+    let result = Spi::connect_mut(|client| {
+        let types: Vec<pgrx::PgOid> = args.iter().map(|a| pgrx::PgOid::from(a.oid())).collect();
+        let statement = client
+            .prepare_mut(sql, &types)
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+        let rows = client
+            .update(&statement, None, args)
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+        read(rows)
+    });
     for (name, value) in previous.iter().rev() {
         set_local(name, value);
     }
