@@ -4,7 +4,7 @@
 //! in `failed_records` (23002 not found, 23003 billed, 23004 ambiguous client_record_id, 23005 already
 //! discarded) while the others still are (23001 overall).
 use crate::access::{self, as_owner, Level};
-use crate::balances::{self, EMPTIED_BUCKETS, SUBTRACT_GONE};
+use crate::balances::{self, BUCKET_DELTAS, SUBTRACT_GONE};
 use crate::dimensioned::Dimensioned;
 use crate::locks;
 use crate::raw_jsonb::RawJsonb;
@@ -236,7 +236,7 @@ const DISCARD: &str = r#"
            AND NOT u.is_excluded AND u.billing_batch_id IS NULL
         RETURNING u.txn_id, u.acct_no, u.usage_type_no, u.usage_date, u.units, u.amount, false AS is_excluded),
     {subtract}
-    SELECT (SELECT count(*) FROM gone), {emptied},
+    SELECT (SELECT count(*) FROM gone), {deltas},
            (SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'usage_record_no', f.no, 'client_record_id', f.crid,
                        'record_error_code', CASE WHEN f.matches = 0 THEN 23002 ELSE 23004 END,
@@ -312,7 +312,7 @@ fn discard(client_id: i64, request: &Request) -> Discarded {
     let sql = DISCARD
         .replace("{found}", found)
         .replace("{subtract}", SUBTRACT_GONE)
-        .replace("{emptied}", EMPTIED_BUCKETS);
+        .replace("{deltas}", BUCKET_DELTAS);
     let args = [
         client_id.into(),
         key_arg(&request.keys),
@@ -325,28 +325,24 @@ fn discard(client_id: i64, request: &Request) -> Discarded {
             .map(|q| JsonB(q.0.clone()))
             .into(),
     ];
-    let (count, accounts, periods, failed, left_ids, left_n) = Spi::connect_mut(|spi| {
+    let (count, deltas, failed, left_ids, left_n) = Spi::connect_mut(|spi| {
         let row = spi.update(&sql, None, &args).expect("discard").first();
         (
             row.get::<i64>(1).expect("discarded").unwrap_or(0),
-            row.get::<Vec<i64>>(2)
-                .expect("accounts")
-                .unwrap_or_default(),
-            row.get::<Vec<Date>>(3)
-                .expect("periods")
-                .unwrap_or_default(),
-            row.get::<JsonB>(4)
+            row.get::<JsonB>(2).expect("deltas"),
+            row.get::<JsonB>(3)
                 .expect("failures")
                 .map(|j| j.0)
                 .unwrap_or(serde_json::Value::Array(vec![])),
-            row.get::<Vec<i64>>(5)
+            row.get::<Vec<i64>>(4)
                 .expect("left over")
                 .unwrap_or_default(),
-            row.get::<Vec<i64>>(6)
+            row.get::<Vec<i64>>(5)
                 .expect("positions")
                 .unwrap_or_default(),
         )
     });
+    let (accounts, periods) = balances::apply(client_id, deltas);
     balances::drop_emptied_buckets(client_id, &accounts, &periods);
     let left = if left_ids.is_empty() {
         serde_json::Value::Array(vec![])

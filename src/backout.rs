@@ -6,7 +6,7 @@
 //! deletes the files' usage with its balance contribution and their stats rows in one transaction (and,
 //! with `undo_billing`, first reverses the billing of the accounts that billed that usage).
 use crate::access::{self, as_owner, require_client, Level};
-use crate::balances::{EMPTIED_BUCKETS, SUBTRACT_GONE};
+use crate::balances::{BUCKET_DELTAS, SUBTRACT_GONE};
 use crate::batches::{Batch, Kind, Shown};
 use crate::ingest::file_name_problem;
 use crate::reply::{first_value, required, required_batch_key, Outcome, PlanShape, Rejection};
@@ -526,7 +526,7 @@ const DELETE_FILES: &str = r#"
     stats AS (
         DELETE FROM backout.usage_file f WHERE f.client_id = $1 AND f.file_name = ANY($2)
         RETURNING 1)
-    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM stats), {emptied},
+    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM stats), {deltas},
            (SELECT format('file %s has %s transaction(s) billed by the billing run of %s (billing batch %s); back it out with undo_billing => true to reverse that billing too',
                           g.file_name, count(*), to_char(b.billing_date, 'YYYY-MM-DD'), b.billing_batch_id)
             FROM gone g
@@ -569,8 +569,9 @@ fn billing_of(client_id: i64, files: &[String]) -> Target {
 fn delete_files(client_id: i64, files: &[String]) -> Outcome<(i64, i64)> {
     let sql = DELETE_FILES
         .replace("{subtract}", SUBTRACT_GONE)
-        .replace("{emptied}", EMPTIED_BUCKETS);
+        .replace("{deltas}", BUCKET_DELTAS);
     let deleted = reversal::delete_usage(
+        client_id,
         PlanShape::Generic,
         &sql,
         &[client_id.into(), files.to_vec().into()],

@@ -6,10 +6,9 @@
 //!   (`ins`) -> balance deltas (`balances.rs`) -> a result per source (a file's stats row; events' answers).
 //! A file is all or nothing (its first problem rejects it); events are posted or erred one by one.
 use crate::access::{require_client, Level};
-use crate::balances::ADD_INSERTED;
 use crate::locks;
 use crate::raw_jsonb::RawJsonb;
-use crate::reply::{first_value, required, with_plan, Outcome, PlanShape, Rejection};
+use crate::reply::{draw_ids, first_value, required, with_plan, Outcome, PlanShape, Rejection};
 use pgrx::prelude::*;
 
 pub const DUPLICATE_FILE: &str = "DUPLICATE_FILE";
@@ -195,54 +194,50 @@ const FIRST_PROBLEM: &str = r#"
     LIMIT 1"#;
 
 /// Rate and insert the records of `posted` (resolved records with txn_id, file_record_key and
-/// overwrite_counter),
-/// in record order; a record whose key is taken is skipped (`{conflict}`: a file's record key, or an
-/// event's live pair).  `ins` returns the rows inserted.
+/// overwrite_counter), in record order; a record whose key is taken is skipped (`{conflict}`: a file's
+/// record key, or an event's live pair).  The statement's last part: its contribution to the balances and
+/// the caller's counts are read back from the table by the statements after it (an INSERT that reads the
+/// rows of another CTE is sent by Citus with those rows to every node).
 pub const INSERT: &str = r#"
-    ins AS (
-        INSERT INTO backout.usage_txn (client_id, txn_id, acct_no, usage_type_no, usage_date, units, unit_price, amount,
-                                       price_offer_id, file_name, record_key, client_record_id,
-                                       qualifier_1, qualifier_2, qualifier_3, qualifier_4,
-                                       reference_id, sequence_id, overwrite_counter, sid)
-        SELECT $1, r.txn_id, r.res_acct_no, r.usage_type_no, r.usage_ts, r.units_num, r.unit_price, r.units_num * r.unit_price,
-               r.price_offer_id, $2, r.file_record_key, r.client_record_id,
-               r.qualifier_1, r.qualifier_2, r.qualifier_3, r.qualifier_4,
-               r.reference_id, r.sequence_id, r.overwrite_counter, r.sid_num
-        FROM posted r
-        ORDER BY r.record_no
-        ON CONFLICT {conflict} DO NOTHING
-        RETURNING txn_id, acct_no, usage_type_no, usage_date, units, amount, reference_id, sequence_id,
-                  overwrite_counter),"#;
+    INSERT INTO backout.usage_txn (client_id, txn_id, acct_no, usage_type_no, usage_date, units, unit_price, amount,
+                                   price_offer_id, file_name, record_key, client_record_id,
+                                   qualifier_1, qualifier_2, qualifier_3, qualifier_4,
+                                   reference_id, sequence_id, overwrite_counter, sid)
+    SELECT $1, r.txn_id, r.res_acct_no, r.usage_type_no, r.usage_ts, r.units_num, r.unit_price, r.units_num * r.unit_price,
+           r.price_offer_id, $2, r.file_record_key, r.client_record_id,
+           r.qualifier_1, r.qualifier_2, r.qualifier_3, r.qualifier_4,
+           r.reference_id, r.sequence_id, r.overwrite_counter, r.sid_num
+    FROM posted r
+    ORDER BY r.record_no
+    ON CONFLICT {conflict} DO NOTHING"#;
 
-/// A file's records, all good (checked first), inserted, their balances changed, the file's stats row
-/// written ($1 = client_id, $2 = file_name).
-const FILE_INGEST: &str = r#"
+/// A file's records, all good (checked first), with the ids drawn for them ($4, by position:
+/// `reply::draw_ids`).
+const FILE_POSTED: &str = r#"
     posted AS (
-        SELECT r.*, nextval('backout.usage_txn_txn_id_seq'::regclass) AS txn_id, r.record_key AS file_record_key,
+        SELECT r.*, ($4::bigint[])[r.record_no] AS txn_id, r.record_key AS file_record_key,
                NULL::integer AS overwrite_counter
-        FROM resolved r),
-    {insert}
-    {add},
-    stats AS (
-        INSERT INTO backout.usage_file (client_id, file_name, records_received, records_processed, records_skipped,
-                                        total_units, total_amount)
-        SELECT $1, $2, received.n, count(i.*), received.n - count(i.*),
-               coalesce(sum(i.units), 0), coalesce(sum(i.amount), 0)
-        FROM (SELECT count(*) AS n FROM src) AS received
-        LEFT JOIN ins i ON true
-        GROUP BY received.n
-        RETURNING records_processed, records_skipped, total_amount)
-    SELECT s.records_processed, s.records_skipped, s.total_amount, (SELECT count(*) FROM balances)
-    FROM stats s"#;
+        FROM resolved r)"#;
+
+/// The file's stats row, from the rows this ingest inserted ($1 = client_id, $2 = file_name, $3 = records
+/// received, $4 = the first id drawn for them).
+const FILE_STATS: &str = r#"
+    INSERT INTO backout.usage_file (client_id, file_name, records_received, records_processed, records_skipped,
+                                    total_units, total_amount)
+    SELECT $1, $2, $3, count(*), $3 - count(*), coalesce(sum(u.units), 0), coalesce(sum(u.amount), 0)
+    FROM backout.usage_txn u
+    WHERE u.client_id = $1 AND u.file_name = $2 AND u.txn_id >= $4
+    RETURNING records_processed, records_skipped, total_amount"#;
 
 /// The statement `WITH src AS (source), <stages>, <tail>`: the tail is more CTEs ending in the final
 /// statement, or the final statement alone.
 pub fn pipeline(source: &Source, stages: &[&str], tail: &str) -> String {
-    let joint = if tail.trim_start().starts_with("SELECT") {
-        " "
-    } else {
-        ","
-    };
+    let joint =
+        if tail.trim_start().starts_with("SELECT") || tail.trim_start().starts_with("INSERT") {
+            " "
+        } else {
+            ","
+        };
     format!(
         "WITH src AS ({}),{}{joint}{tail}",
         source.sql,
@@ -250,17 +245,12 @@ pub fn pipeline(source: &Source, stages: &[&str], tail: &str) -> String {
     )
 }
 
-fn file_ingest_sql(source: &Source) -> String {
-    let tail = FILE_INGEST
-        .replace(
-            "{insert}",
-            &INSERT.replace(
-                "{conflict}",
-                "(client_id, file_name, record_key) WHERE file_name IS NOT NULL",
-            ),
-        )
-        .replace("{add}", ADD_INSERTED);
-    pipeline(source, &[RESOLVE], &tail)
+fn file_insert_sql(source: &Source) -> String {
+    let insert = INSERT.replace(
+        "{conflict}",
+        "(client_id, file_name, record_key) WHERE file_name IS NOT NULL",
+    );
+    pipeline(source, &[RESOLVE, FILE_POSTED], &insert)
 }
 
 type IngestRow = (
@@ -370,7 +360,8 @@ fn file_name_shape_problem(name: &str) -> Option<&'static str> {
     }
 }
 
-fn check_records(records: &RawJsonb) -> Outcome<()> {
+/// How many records a jsonb array holds, or why it is not one.
+fn check_records(records: &RawJsonb) -> Outcome<i64> {
     let (kind, len) = Spi::get_two_with_args::<String, i64>(
         "SELECT jsonb_typeof($1), CASE WHEN jsonb_typeof($1) = 'array' THEN jsonb_array_length($1) END",
         &[records.as_arg()],
@@ -378,7 +369,7 @@ fn check_records(records: &RawJsonb) -> Outcome<()> {
     .expect("records shape");
     match (kind.as_deref(), len) {
         (Some("array"), Some(0)) => Err(Rejection::invalid("records is an empty array")),
-        (Some("array"), _) => Ok(()),
+        (Some("array"), Some(len)) => Ok(len),
         (kind, _) => Err(Rejection::invalid(format!(
             "records must be a JSON array of objects, not {}",
             kind.unwrap_or("null")
@@ -434,33 +425,61 @@ fn first_invalid_record(source: &Source, args: &[pgrx::datum::DatumWithOid]) -> 
     }
 }
 
-fn ingest(source: &Source, args: &[pgrx::datum::DatumWithOid]) -> Ingested {
-    with_plan(source.shape, &file_ingest_sql(source), args, |rows| {
-        let row = rows.first();
-        Ingested {
-            processed: row.get::<i64>(1).expect("records_processed").unwrap_or(0),
-            skipped: row.get::<i64>(2).expect("records_skipped").unwrap_or(0),
-            total_amount: row
-                .get::<AnyNumeric>(3)
-                .expect("total_amount")
-                .unwrap_or_default(),
-        }
-    })
-}
-
-/// Locks, duplicate check, validation, ingest: the common path once the arguments are known good.
-fn ingest_file(
+/// Insert the file's records, add them to the balances, write its stats row.
+fn ingest(
     client_id: i64,
     file_name: &str,
     source: &Source,
-    args: &[pgrx::datum::DatumWithOid],
+    mut args: Vec<pgrx::datum::DatumWithOid>,
+    records: i64,
+) -> Ingested {
+    let ids = draw_ids("backout.usage_txn_txn_id_seq", records);
+    let first_id = ids.first().copied().unwrap_or(0);
+    args.push(ids.into());
+    with_plan(source.shape, &file_insert_sql(source), &args, |_| ());
+    crate::balances::add_usage(
+        PlanShape::CustomHashed,
+        "u.file_name = $2 AND u.txn_id >= $3",
+        vec![client_id.into(), file_name.into(), first_id.into()],
+    );
+    with_plan(
+        PlanShape::Custom,
+        FILE_STATS,
+        &[
+            client_id.into(),
+            file_name.into(),
+            records.into(),
+            first_id.into(),
+        ],
+        |rows| {
+            let row = rows.first();
+            Ingested {
+                processed: row.get::<i64>(1).expect("records_processed").unwrap_or(0),
+                skipped: row.get::<i64>(2).expect("records_skipped").unwrap_or(0),
+                total_amount: row
+                    .get::<AnyNumeric>(3)
+                    .expect("total_amount")
+                    .unwrap_or_default(),
+            }
+        },
+    )
+}
+
+/// Locks, duplicate check, validation, ingest: the common path once the arguments are known good
+/// (`args` gives them: $1 client, $2 file name, $3 the source's input).
+fn ingest_file<'a>(
+    client_id: i64,
+    file_name: &str,
+    source: &Source,
+    args: &dyn Fn() -> Vec<pgrx::datum::DatumWithOid<'a>>,
+    records: i64,
 ) -> Outcome<Ingested> {
     locks::lock_client_shared(client_id);
     locks::lock_file(client_id, file_name);
     reject_duplicate_file(client_id, file_name)?;
     reject_file_being_backed_out(client_id, file_name)?;
-    first_invalid_record(source, args)?;
-    Ok(ingest(source, args))
+    first_invalid_record(source, &args())?;
+    Ok(ingest(client_id, file_name, source, args(), records))
 }
 
 fn process_json(
@@ -470,13 +489,14 @@ fn process_json(
 ) -> Outcome<Ingested> {
     let file_name = check_file_name(file_name)?;
     let records = required(records, "records")?;
-    check_records(&records)?;
+    let count = check_records(&records)?;
     let client_id = require_client(client_id, Level::Operator, "process_usage_file")?;
     ingest_file(
         client_id,
         file_name,
         &JSON_SOURCE,
-        &[client_id.into(), file_name.into(), records.as_arg()],
+        &|| vec![client_id.into(), file_name.into(), records.as_arg()],
+        count,
     )
 }
 
@@ -497,7 +517,8 @@ fn process_staged(client_id: Option<i64>, file_name: Option<&str>) -> Outcome<In
         client_id,
         file_name,
         &STAGING_SOURCE,
-        &[client_id.into(), file_name.into(), staged.clone().into()],
+        &|| vec![client_id.into(), file_name.into(), staged.clone().into()],
+        staged.len() as i64,
     )?;
     Spi::run_with_args(
         "DELETE FROM backout.usage_staging s USING pg_catalog.unnest($3::bigint[]) AS seen(staging_id)

@@ -252,6 +252,18 @@ pub fn first_value_planned<T: FromDatum + IntoDatum>(
     with_plan(shape, query, args, |rows| first_column(Ok(rows), query))
 }
 
+/// `n` values of `sequence`, drawn by a statement of their own: a statement that inserts rows of a client
+/// takes their ids from this list (`($k::bigint[])[position]`), not from a call of nextval, so that Citus runs
+/// its insert on the client's shard (a volatile call in it makes Citus pull the rows through the node and send
+/// every input of the insert to every node).
+pub fn draw_ids(sequence: &str, n: i64) -> Vec<i64> {
+    read_value::<Vec<i64>>(
+        "SELECT coalesce(array_agg(nextval($1::regclass)), '{}') FROM generate_series(1, $2)",
+        &[sequence.into(), n.into()],
+    )
+    .unwrap_or_default()
+}
+
 /// The first column of the first row, or None when the query returns no row (or NULL).
 pub fn first_value<T: FromDatum + IntoDatum>(query: &str, args: &[DatumWithOid]) -> Option<T> {
     Spi::connect_mut(|client| first_column(client.update(query, Some(1), args), query))

@@ -7,7 +7,7 @@
 //! by batch first (indexed) and invoice second, with a custom plan (PlanShape::Custom): the invoice list is
 //! then a constant, which PostgreSQL hashes, and the batch binds its index.  No statement joins two inputs
 //! whose sizes only statistics could tell: a run's rows are reached by batch, the rest by key.
-use crate::balances::{self, usage_reaches_contract, EMPTIED_BUCKETS, SUBTRACT_GONE};
+use crate::balances::{self, usage_reaches_contract, BUCKET_DELTAS, SUBTRACT_GONE};
 use crate::reply::{first_value, first_value_planned, with_plan, Outcome, PlanShape, Rejection};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -25,24 +25,23 @@ pub struct Deleted {
 }
 
 /// Run a statement whose columns are: usage rows deleted, stats rows deleted, the emptied buckets
-/// (EMPTIED_BUCKETS) and a refusal text or NULL.
-pub fn delete_usage(shape: PlanShape, sql: &str, args: &[DatumWithOid]) -> Deleted {
-    with_plan(shape, sql, args, |rows| {
+/// (BUCKET_DELTAS) and a refusal text or NULL; the balances are then changed by the deltas.
+pub fn delete_usage(client_id: i64, shape: PlanShape, sql: &str, args: &[DatumWithOid]) -> Deleted {
+    let (usage, files, deltas, billed) = with_plan(shape, sql, args, |rows| {
         let row = rows.first();
-        Deleted {
-            usage: row.get::<i64>(1).expect("usage").unwrap_or(0),
-            files: row.get::<i64>(2).expect("files").unwrap_or(0),
-            billed: row.get::<String>(5).expect("billed"),
-            emptied: (
-                row.get::<Vec<i64>>(3)
-                    .expect("accounts")
-                    .unwrap_or_default(),
-                row.get::<Vec<Date>>(4)
-                    .expect("periods")
-                    .unwrap_or_default(),
-            ),
-        }
-    })
+        (
+            row.get::<i64>(1).expect("usage").unwrap_or(0),
+            row.get::<i64>(2).expect("files").unwrap_or(0),
+            row.get::<pgrx::JsonB>(3).expect("deltas"),
+            row.get::<String>(4).expect("billed"),
+        )
+    });
+    Deleted {
+        usage,
+        files,
+        billed,
+        emptied: balances::apply(client_id, deltas),
+    }
 }
 
 /// Drop the buckets a deletion emptied that no usage reaches any more (and that hold no true-up: call it
@@ -76,7 +75,7 @@ const DISCARD_BILLED_USAGE: &str = r#"
         DELETE FROM backout.usage_file f
          WHERE f.client_id = $1 AND f.file_name IN (SELECT file_name FROM gone)
         RETURNING 1)
-    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM files), {emptied}, NULL::text"#;
+    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM files), {deltas}, NULL::text"#;
 
 const UNBILL_USAGE: &str = r#"
     UPDATE backout.usage_txn u SET billing_batch_id = NULL, invoice_no = NULL
@@ -215,11 +214,11 @@ fn reject_billed_again(args: &[DatumWithOid]) -> Outcome<()> {
     }
 }
 
-fn discard_billed_usage(args: &[DatumWithOid]) -> Deleted {
+fn discard_billed_usage(client_id: i64, args: &[DatumWithOid]) -> Deleted {
     let sql = DISCARD_BILLED_USAGE
         .replace("{subtract}", SUBTRACT_GONE)
-        .replace("{emptied}", EMPTIED_BUCKETS);
-    delete_usage(PlanShape::Custom, &sql, args)
+        .replace("{deltas}", BUCKET_DELTAS);
+    delete_usage(client_id, PlanShape::Custom, &sql, args)
 }
 
 /// The batch that reverses: its kind, id and user (kept with every reversed invoice).
@@ -269,7 +268,7 @@ pub fn reverse(
         keys.into(),
     ];
     let mut done = Reversed::default();
-    let discarded = discard_usage.then(|| discard_billed_usage(&args));
+    let discarded = discard_usage.then(|| discard_billed_usage(client_id, &args));
     match &discarded {
         Some(d) => (done.usage_deleted, done.files_deleted) = (d.usage, d.files),
         None => done.usage_unbilled = run(UNBILL_USAGE, &args),

@@ -9,11 +9,11 @@
 //! `retain_voided_usage` says so; an overwrite is a void (reason OVERWRITE) followed by the post.  Every
 //! call is recorded in `usage_event_request` and shown in `backout.operations`.
 use crate::access::{self, as_owner, Level};
-use crate::balances::{self, ADD_INSERTED, EMPTIED_BUCKETS, SUBTRACT_GONE};
+use crate::balances::{self, BUCKET_DELTAS, SUBTRACT_GONE};
 use crate::ingest::{invisible_char_problem, pipeline, Source, CHECK, INSERT, RESOLVE};
 use crate::locks;
 use crate::raw_jsonb::RawJsonb;
-use crate::reply::{read_value, with_plan, PlanShape};
+use crate::reply::{draw_ids, read_value, with_plan, PlanShape};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -133,23 +133,23 @@ const TO_OVERWRITE: &str = r#"
     FROM judged j
     WHERE j.live_txn_id IS NOT NULL OR j.verdict IS NOT NULL"#;
 
-/// Post the good events ($6 = the overwrite counters of the pairs this call's overwrite voided, as a jsonb
-/// object keyed by reference_id, U+0001, sequence_id), each with a record number drawn here so that the
-/// answer needs no join with what was inserted.  Columns: events inserted, events meant to be, the rated
-/// events (input + id, total_charge, request_id ($7),
-/// overwrite_counter), the erred events (input + error), and the record numbers and ids of the rated
-/// events (to find any a concurrent post of the same pair took meanwhile).
-const POST: &str = r#"
+/// The good events to post ($6 = the overwrite counters of the pairs this call's overwrite voided, as a jsonb
+/// object keyed by reference_id, U+0001, sequence_id), the k-th of them (in record order) with the k-th id of
+/// $10: drawn after the answer is read (`with_ids` adds them to it), as many as there are events to post.
+const POSTED: &str = r#"
     posted AS MATERIALIZED (
-        SELECT j.*, nextval('backout.usage_txn_txn_id_seq'::regclass) AS txn_id, NULL::text AS file_record_key,
+        SELECT j.*, ($10::bigint[])[row_number() OVER (ORDER BY j.record_no)] AS txn_id, NULL::text AS file_record_key,
                coalesce(CAST($6::jsonb ->> (j.reference_id || chr(1) || j.sequence_id) AS integer) + 1, 0) AS overwrite_counter
         FROM judged j
-        WHERE j.verdict IS NULL),
-    {insert}
-    {add}
-    SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM posted),
+        WHERE j.verdict IS NULL)"#;
+
+/// What the post answers, read before it inserts (the same pipeline then inserts `posted`): columns: events
+/// meant to be inserted, the rated events (without their ids), the erred events, the record numbers of the
+/// rated events, how many erred.
+const ANSWERS: &str = r#"
+    SELECT (SELECT count(*) FROM posted),
            (SELECT coalesce(jsonb_agg(($3 -> CAST(p.record_no - 1 AS integer)) || jsonb_build_object(
-                       'id', p.txn_id::text, 'total_charge', p.units_num * p.unit_price, 'request_id', $7::text,
+                       'total_charge', p.units_num * p.unit_price, 'request_id', $7::text,
                        'overwrite_counter', p.overwrite_counter) ORDER BY p.record_no), '[]')
             FROM posted p),
            (SELECT coalesce(jsonb_agg(CASE WHEN jsonb_typeof(j.input) = 'object'
@@ -159,44 +159,47 @@ const POST: &str = r#"
             FROM (SELECT $3 -> CAST(e.record_no - 1 AS integer) AS input, e.record_no, e.verdict
                   FROM judged e WHERE e.verdict IS NOT NULL) AS j),
            (SELECT coalesce(array_agg(p.record_no ORDER BY p.record_no), '{}') FROM posted p),
-           (SELECT coalesce(array_agg(p.txn_id ORDER BY p.record_no), '{}') FROM posted p),
            (SELECT count(*) FROM judged e WHERE e.verdict IS NOT NULL)"#;
 
-/// Void live events ($2 = their record numbers; $3 = why, $4 = voided_by, $5 = request id): each row
-/// locked in record order, deleted unless billed, kept in voided_usage_event when the client retains
-/// voided usage, its contribution taken out of the balances.  Columns: the ids voided, their pairs and
-/// overwrite counters, how many were kept, the emptied buckets.
-const VOID: &str = r#"
-    WITH target AS (
+/// The live events to void ($2 = their record numbers), locked in record order.
+const LOCK_VOIDED: &str = r#"
+    SELECT count(*) FROM (
         SELECT u.txn_id FROM backout.usage_txn u
         WHERE u.client_id = $1 AND u.txn_id = ANY($2) AND u.reference_id IS NOT NULL
         ORDER BY u.txn_id
-        FOR UPDATE OF u),
-    gone AS (
+        FOR UPDATE OF u) AS locked"#;
+
+/// The events a void deletes, kept in voided_usage_event when the client retains voided usage ($3 = why,
+/// $4 = voided_by, $5 = request id): copied before they are deleted, by a statement of its own (an INSERT
+/// that read the rows of a DELETE in the same statement would be sent by Citus to every node).
+const KEEP_VOIDED: &str = r#"
+    INSERT INTO backout.voided_usage_event (client_id, usage_event_id, acct_no, service_resource_identifier,
+                                            usage_type_no, usage_type_code, usage_uom, start_time, usage_amount,
+                                            unit_price, total_charge, reference_id, sequence_id,
+                                            overwrite_counter, sid, posted_at, voided_by, void_reason, request_id)
+    SELECT $1, g.txn_id, g.acct_no, a.client_acct_id, g.usage_type_no, ut.usage_type_code, ut.unit,
+           g.usage_date, g.units, g.unit_price, g.amount, g.reference_id, g.sequence_id,
+           coalesce(g.overwrite_counter, 0), g.sid, g.created_at, $4, $3, CAST($5 AS uuid)
+    FROM backout.usage_txn g
+    JOIN backout.account a ON a.client_id = $1 AND a.acct_no = g.acct_no
+    JOIN backout.usage_type ut ON ut.client_id = $1 AND ut.usage_type_no = g.usage_type_no
+    WHERE g.client_id = $1 AND g.txn_id = ANY($2) AND g.reference_id IS NOT NULL AND g.billing_batch_id IS NULL
+      AND (SELECT c.retain_voided_usage FROM backout.client c WHERE c.client_id = $1)
+    ORDER BY g.txn_id"#;
+
+/// Void the locked events: each deleted unless billed, its contribution summed per bucket.  Columns: the ids
+/// voided, their pairs and overwrite counters, the change per bucket (BUCKET_DELTAS).
+const VOID: &str = r#"
+    WITH gone AS (
         DELETE FROM backout.usage_txn u
          WHERE u.client_id = $1 AND u.txn_id = ANY($2) AND u.reference_id IS NOT NULL AND u.billing_batch_id IS NULL
-           AND (SELECT count(*) FROM target) >= 0  -- an InitPlan: every row lock is taken first
         RETURNING u.*),
-    kept AS (
-        INSERT INTO backout.voided_usage_event (client_id, usage_event_id, acct_no, service_resource_identifier,
-                                                usage_type_no, usage_type_code, usage_uom, start_time, usage_amount,
-                                                unit_price, total_charge, reference_id, sequence_id,
-                                                overwrite_counter, sid, posted_at, voided_by, void_reason, request_id)
-        SELECT $1, g.txn_id, g.acct_no, a.client_acct_id, g.usage_type_no, ut.usage_type_code, ut.unit,
-               g.usage_date, g.units, g.unit_price, g.amount, g.reference_id, g.sequence_id,
-               coalesce(g.overwrite_counter, 0), g.sid, g.created_at, $4, $3, CAST($5 AS uuid)
-        FROM gone g
-        JOIN backout.account a ON a.client_id = $1 AND a.acct_no = g.acct_no
-        JOIN backout.usage_type ut ON ut.client_id = $1 AND ut.usage_type_no = g.usage_type_no
-        WHERE (SELECT c.retain_voided_usage FROM backout.client c WHERE c.client_id = $1)
-        ORDER BY g.txn_id
-        RETURNING 1),
     {subtract}
     SELECT coalesce((SELECT array_agg(g.txn_id ORDER BY g.txn_id) FROM gone g), '{}'),
            coalesce((SELECT array_agg(g.reference_id ORDER BY g.txn_id) FROM gone g), '{}'),
            coalesce((SELECT array_agg(g.sequence_id ORDER BY g.txn_id) FROM gone g), '{}'),
            coalesce((SELECT array_agg(coalesce(g.overwrite_counter, 0) ORDER BY g.txn_id) FROM gone g), '{}'),
-           (SELECT count(*) FROM kept), {emptied}"#;
+           {deltas}"#;
 
 /// What a void did.
 #[derive(Default)]
@@ -207,21 +210,27 @@ struct Voided {
     counters: Vec<i32>,
 }
 
+/// Void live events: locked in record order, kept (when the client retains voided usage), deleted unless
+/// billed, their contribution taken out of the balances.
 fn void(client_id: i64, ids: &[i64], why: &str, by: &str, request: &str) -> Voided {
     if ids.is_empty() {
         return Voided::default();
     }
+    let args = || {
+        [
+            client_id.into(),
+            ids.to_vec().into(),
+            why.into(),
+            by.into(),
+            request.into(),
+        ]
+    };
+    with_plan(PlanShape::Custom, LOCK_VOIDED, &args()[..2], |_| ());
+    with_plan(PlanShape::Custom, KEEP_VOIDED, &args(), |_| ());
     let sql = VOID
         .replace("{subtract}", SUBTRACT_GONE)
-        .replace("{emptied}", EMPTIED_BUCKETS);
-    let args = [
-        client_id.into(),
-        ids.to_vec().into(),
-        why.into(),
-        by.into(),
-        request.into(),
-    ];
-    let (voided, accounts, periods) = with_plan(PlanShape::Custom, &sql, &args, |rows| {
+        .replace("{deltas}", BUCKET_DELTAS);
+    let (voided, deltas) = with_plan(PlanShape::Custom, &sql, &args()[..2], |rows| {
         let row = rows.first();
         (
             Voided {
@@ -233,14 +242,10 @@ fn void(client_id: i64, ids: &[i64], why: &str, by: &str, request: &str) -> Void
                     .expect("counters")
                     .unwrap_or_default(),
             },
-            row.get::<Vec<i64>>(6)
-                .expect("accounts")
-                .unwrap_or_default(),
-            row.get::<Vec<Date>>(7)
-                .expect("periods")
-                .unwrap_or_default(),
+            row.get::<JsonB>(5).expect("deltas"),
         )
     });
+    let (accounts, periods) = balances::apply(client_id, deltas);
     balances::drop_emptied_buckets(client_id, &accounts, &periods);
     voided
 }
@@ -383,6 +388,8 @@ struct PassArgs<'a> {
     voided: Voided,
     probe: bool,
     verdicts: Value,
+    /// An id per event, by position (`reply::draw_ids`), for the post ($10).
+    ids: Vec<i64>,
 }
 
 fn event_args(
@@ -411,6 +418,7 @@ fn event_args(
         request.to_owned().into(),
         pass.probe.into(),
         JsonB(pass.verdicts.clone()).into(),
+        pass.ids.clone().into(),
     ]
 }
 
@@ -427,6 +435,7 @@ fn post_pass(
         voided: Voided::default(),
         probe: true,
         verdicts: json!({}),
+        ids: vec![],
     };
     if mode == OVERWRITE_ON_EXISTING {
         let sql = pipeline(&LIVE_EVENT_SOURCE, &[RESOLVE, CHECK, JUDGE], TO_OVERWRITE);
@@ -449,37 +458,59 @@ fn post_pass(
         args.probe = false;
         args.verdicts = verdicts;
     }
-    let tail = POST
-        .replace(
-            "{insert}",
-            &INSERT.replace(
-                "{conflict}",
-                "(client_id, reference_id, sequence_id) WHERE reference_id IS NOT NULL",
-            ),
-        )
-        .replace("{add}", ADD_INSERTED);
-    let sql = pipeline(&EVENT_SOURCE, &[RESOLVE, CHECK, JUDGE], &tail);
-    let pass = with_plan(
+    let stages = [RESOLVE, CHECK, JUDGE, POSTED];
+    let mut pass = with_plan(
         EVENT_SOURCE.shape,
-        &sql,
+        &pipeline(&EVENT_SOURCE, &stages, ANSWERS),
         &event_args(client_id, events, mode, &args, request),
         |rows| {
             let row = rows.first();
             Pass {
-                inserted: row.get::<i64>(1).expect("inserted").unwrap_or(0),
-                meant: row.get::<i64>(2).expect("meant").unwrap_or(0),
-                rated: row.get::<RawJsonb>(3).expect("rated").expect("rated"),
-                erred: row.get::<RawJsonb>(4).expect("erred").expect("erred"),
-                erred_count: row.get::<i64>(7).expect("erred count").unwrap_or(0),
+                inserted: 0,
+                meant: row.get::<i64>(1).expect("meant").unwrap_or(0),
+                rated: row.get::<RawJsonb>(2).expect("rated").expect("rated"),
+                erred: row.get::<RawJsonb>(3).expect("erred").expect("erred"),
+                erred_count: row.get::<i64>(5).expect("erred count").unwrap_or(0),
                 record_nos: row
-                    .get::<Vec<i64>>(5)
+                    .get::<Vec<i64>>(4)
                     .expect("record nos")
                     .unwrap_or_default(),
-                ids: row.get::<Vec<i64>>(6).expect("ids").unwrap_or_default(),
+                ids: vec![],
             }
         },
     );
+    if pass.meant > 0 {
+        args.ids = draw_ids("backout.usage_txn_txn_id_seq", pass.meant);
+        pass.rated = with_ids(&pass.rated, &args.ids);
+        pass.ids = args.ids.clone();
+        let insert = INSERT.replace(
+            "{conflict}",
+            "(client_id, reference_id, sequence_id) WHERE reference_id IS NOT NULL",
+        );
+        pass.inserted = with_plan(
+            EVENT_SOURCE.shape,
+            &pipeline(&EVENT_SOURCE, &stages, &insert),
+            &event_args(client_id, events, mode, &args, request),
+            |rows| rows.len() as i64,
+        );
+        balances::add_usage(
+            PlanShape::Custom,
+            "u.txn_id = ANY($2)",
+            vec![client_id.into(), pass.ids.clone().into()],
+        );
+    }
     (pass, args.voided.ids.len() as i64)
+}
+
+/// The rated events (in record order) with their ids (`id`, as text), in the same order.
+fn with_ids(rated: &RawJsonb, ids: &[i64]) -> RawJsonb {
+    read_value::<RawJsonb>(
+        "SELECT coalesce(pg_catalog.jsonb_agg(r.e || pg_catalog.jsonb_build_object('id', i.id::text) ORDER BY r.n), '[]')
+         FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS r(e, n)
+         JOIN pg_catalog.unnest($2::bigint[]) WITH ORDINALITY AS i(id, n) ON i.n = r.n",
+        &[rated.as_arg(), ids.to_vec().into()],
+    )
+    .expect("rated")
 }
 
 /// The rated events whose insert a concurrent post of the same pair pre-empted: their record numbers.

@@ -9,7 +9,7 @@
 //! one at a time, so two resets never count a balance twice.
 use super::{id_list, is_billrun_key, Input, MAX_IDS};
 use crate::access::{self, as_owner, Level};
-use crate::balances::apply_deltas;
+use crate::balances::per_bucket;
 use crate::batches::{holds_nothing, Batch, Kind, Shown};
 use crate::ingest::price_in_force;
 use crate::query::field::lines;
@@ -88,18 +88,19 @@ macro_rules! unpriced {
 }
 
 /// What a reset would do (the dry run): lines, accounts, amounts before and after, lines skipped, and the
-/// first line without a price.
+/// first line without a price (and no balance change).
 const COUNT: &str = concat!(
     r#"
     SELECT (SELECT count(*) FROM priced), (SELECT count(DISTINCT res_acct_no) FROM priced),
            (SELECT coalesce(sum(old_amount), 0) FROM priced), (SELECT coalesce(sum(units * unit_price), 0) FROM priced),
            (SELECT count(*) FROM lines WHERE NOT resettable),"#,
-    unpriced!()
+    unpriced!(),
+    ", NULL::jsonb"
 );
 
-/// Re-rate the priced lines and move their contribution in the balances (old out, new in), in record
-/// order.  Returns the counts, as COUNT does; when a line has no price, the batch fails and its
-/// subtransaction takes back what this statement did.
+/// Re-rate the priced lines, in record order, and sum the change of their contribution per balance bucket
+/// (old out, new in; `balances::apply` moves it).  Returns the counts, as COUNT does; when a line has no
+/// price, the batch fails and its subtransaction takes back what this statement did.
 const APPLY: &str = concat!(
     r#",
     rerated AS (
@@ -114,12 +115,14 @@ const APPLY: &str = concat!(
         UNION ALL
         SELECT r.acct_no, r.usage_type_no, r.usage_date, r.units, r.amount, true
         FROM rerated r),"#,
-    apply_deltas!(),
+    per_bucket!(),
     r#"
     SELECT (SELECT count(*) FROM rerated), (SELECT count(DISTINCT acct_no) FROM rerated),
            (SELECT coalesce(sum(old_amount), 0) FROM rerated), (SELECT coalesce(sum(amount), 0) FROM rerated),
            (SELECT count(*) FROM lines WHERE NOT resettable),"#,
-    unpriced!()
+    unpriced!(),
+    ", ",
+    crate::balances::bucket_deltas!()
 );
 
 #[derive(Default)]
@@ -130,6 +133,8 @@ struct Counts {
     after: AnyNumeric,
     skipped: i64,
     unpriced: Option<String>,
+    /// APPLY: the change per balance bucket (BUCKET_DELTAS).
+    deltas: Option<pgrx::JsonB>,
 }
 
 /// Run COUNT or APPLY (which adds CTEs of its own first) over the target.  Custom plans: the accounts are a short list that a custom plan
@@ -155,6 +160,7 @@ fn over_target(target: &Target, tail: &str) -> Counts {
             after: row.get::<AnyNumeric>(4).expect("after").unwrap_or_default(),
             skipped: row.get::<i64>(5).expect("skipped").unwrap_or(0),
             unpriced: row.get::<String>(6).expect("unpriced"),
+            deltas: row.get::<pgrx::JsonB>(7).expect("deltas"),
         }
     })
 }
@@ -185,10 +191,11 @@ fn run_reset(batch: &Batch) -> Outcome<()> {
         billrun_key: request.billrun_key,
         query,
     };
-    let done = over_target(&target, APPLY);
+    let mut done = over_target(&target, APPLY);
     if let Some(problem) = done.unpriced {
         return Err(Rejection::new(NO_PRICE, problem));
     }
+    crate::balances::apply(client_id, done.deltas.take());
     as_owner(|| {
         Spi::run_with_args(
             "UPDATE backout.reset_batch
