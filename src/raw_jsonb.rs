@@ -94,3 +94,61 @@ unsafe impl pgrx::callconv::BoxRet for RawJsonb {
         unsafe { fcinfo.return_raw_datum(self.0) }
     }
 }
+
+/// A value of a variable-length type (an array) read from one statement and handed to the next as it is (no
+/// trip through Rust's types): copied out of SPI's memory into the current memory context, with its type.
+#[derive(Clone, Copy)]
+pub struct RawValue {
+    datum: pg_sys::Datum,
+    oid: pg_sys::Oid,
+}
+
+impl RawValue {
+    pub fn as_arg(&self) -> pgrx::datum::DatumWithOid<'static> {
+        // SAFETY: a non-null datum of type `oid`, alive in the call's memory context.
+        unsafe { pgrx::datum::DatumWithOid::new(*self, self.oid) }
+    }
+}
+
+impl FromDatum for RawValue {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        oid: pg_sys::Oid,
+    ) -> Option<Self> {
+        (!is_null).then_some(RawValue { datum, oid })
+    }
+
+    unsafe fn from_datum_in_memory_context(
+        mut memory_context: pgrx::PgMemoryContexts,
+        datum: pg_sys::Datum,
+        is_null: bool,
+        oid: pg_sys::Oid,
+    ) -> Option<Self> {
+        if is_null {
+            return None;
+        }
+        memory_context.switch_to(|_| {
+            // SAFETY: a non-null varlena datum of the SPI tuple being read.
+            let copy = unsafe { pg_sys::pg_detoast_datum_copy(datum.cast_mut_ptr()) };
+            Some(RawValue {
+                datum: pg_sys::Datum::from(copy),
+                oid,
+            })
+        })
+    }
+}
+
+impl IntoDatum for RawValue {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(self.datum)
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::InvalidOid
+    }
+
+    fn is_compatible_with(_: pg_sys::Oid) -> bool {
+        true
+    }
+}

@@ -12,7 +12,7 @@ use crate::access::{self, as_owner, Level};
 use crate::balances::{self, BUCKET_DELTAS, SUBTRACT_GONE};
 use crate::ingest::{invisible_char_problem, pipeline, Source, CHECK, INSERT, RESOLVE};
 use crate::locks;
-use crate::raw_jsonb::RawJsonb;
+use crate::raw_jsonb::{RawJsonb, RawValue};
 use crate::reply::{draw_ids, read_value, with_plan, PlanShape};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -134,24 +134,53 @@ const TO_OVERWRITE: &str = r#"
     WHERE j.live_txn_id IS NOT NULL OR j.verdict IS NOT NULL"#;
 
 /// The good events to post ($6 = the overwrite counters of the pairs this call's overwrite voided, as a jsonb
-/// object keyed by reference_id, U+0001, sequence_id), the k-th of them (in record order) with the k-th id of
-/// $10: drawn after the answer is read (`with_ids` adds them to it), as many as there are events to post.
+/// object keyed by reference_id, U+0001, sequence_id).
 const POSTED: &str = r#"
     posted AS MATERIALIZED (
-        SELECT j.*, ($10::bigint[])[row_number() OVER (ORDER BY j.record_no)] AS txn_id, NULL::text AS file_record_key,
-               coalesce(CAST($6::jsonb ->> (j.reference_id || chr(1) || j.sequence_id) AS integer) + 1, 0) AS overwrite_counter
+        SELECT j.*, coalesce(CAST($6::jsonb ->> (j.reference_id || chr(1) || j.sequence_id) AS integer) + 1, 0) AS overwrite_counter
         FROM judged j
         WHERE j.verdict IS NULL)"#;
 
-/// What the post answers, read before it inserts (the same pipeline then inserts `posted`): columns: events
-/// meant to be inserted, the rated events (without their ids), the erred events, the record numbers of the
-/// rated events, how many erred.
+/// The columns of the events to post, one array each, aligned (the answer's last columns, in this order), and
+/// the rows they make (`posted`, as the pipeline had them).
+const TO_POST: [&str; 16] = [
+    "record_no",
+    "res_acct_no",
+    "usage_type_no",
+    "usage_ts",
+    "units_num",
+    "unit_price",
+    "price_offer_id",
+    "client_record_id",
+    "qualifier_1",
+    "qualifier_2",
+    "qualifier_3",
+    "qualifier_4",
+    "reference_id",
+    "sequence_id",
+    "overwrite_counter",
+    "sid_num",
+];
+
+/// `posted` again from the answer's arrays ($3..$18, TO_POST), the k-th event in record order with the k-th id
+/// of $19 (drawn once the answer said how many), for `ingest::INSERT` ($1 = client_id, $2 = NULL: no file).
+fn posted_from_answer() -> String {
+    let arrays: Vec<String> = (3..3 + TO_POST.len()).map(|n| format!("${n}")).collect();
+    format!(
+        "WITH posted AS (
+             SELECT x.*, ($19::bigint[])[row_number() OVER (ORDER BY x.record_no)] AS txn_id, NULL::text AS file_record_key
+             FROM unnest({}) AS x({}))",
+        arrays.join(", "),
+        TO_POST.join(", ")
+    )
+}
+
+/// What the post answers, read before it inserts: columns: events meant to be inserted, the erred events, the
+/// record numbers of the rated events, how many erred, and the rows to insert: an array per column (TO_POST),
+/// aligned, in no particular order (what `posted_from_answer` and RATED read).  The insert is a statement of its own, from
+/// these rows: Citus sends an INSERT that reads another CTE's rows to every node.
 const ANSWERS: &str = r#"
     SELECT (SELECT count(*) FROM posted),
-           (SELECT coalesce(jsonb_agg(($3 -> CAST(p.record_no - 1 AS integer)) || jsonb_build_object(
-                       'total_charge', p.units_num * p.unit_price, 'request_id', $7::text,
-                       'overwrite_counter', p.overwrite_counter) ORDER BY p.record_no), '[]')
-            FROM posted p),
            (SELECT coalesce(jsonb_agg(CASE WHEN jsonb_typeof(j.input) = 'object'
                                            THEN j.input || jsonb_build_object('error', 'usage event ' || j.verdict)
                                            ELSE jsonb_build_object('usage_event', j.input, 'error', 'usage event ' || j.verdict) END
@@ -159,7 +188,14 @@ const ANSWERS: &str = r#"
             FROM (SELECT $3 -> CAST(e.record_no - 1 AS integer) AS input, e.record_no, e.verdict
                   FROM judged e WHERE e.verdict IS NOT NULL) AS j),
            (SELECT coalesce(array_agg(p.record_no ORDER BY p.record_no), '{}') FROM posted p),
-           (SELECT count(*) FROM judged e WHERE e.verdict IS NOT NULL)"#;
+           (SELECT count(*) FROM judged e WHERE e.verdict IS NOT NULL),
+           to_post.*
+    FROM (SELECT array_agg(p.record_no) AS record_no, array_agg(p.res_acct_no), array_agg(p.usage_type_no),
+                 array_agg(p.usage_ts), array_agg(p.units_num), array_agg(p.unit_price), array_agg(p.price_offer_id),
+                 array_agg(p.client_record_id), array_agg(p.qualifier_1), array_agg(p.qualifier_2),
+                 array_agg(p.qualifier_3), array_agg(p.qualifier_4), array_agg(p.reference_id),
+                 array_agg(p.sequence_id), array_agg(p.overwrite_counter), array_agg(p.sid_num)
+          FROM posted p) AS to_post"#;
 
 /// The live events to void ($2 = their record numbers), locked in record order.
 const LOCK_VOIDED: &str = r#"
@@ -388,8 +424,6 @@ struct PassArgs<'a> {
     voided: Voided,
     probe: bool,
     verdicts: Value,
-    /// An id per event, by position (`reply::draw_ids`), for the post ($10).
-    ids: Vec<i64>,
 }
 
 fn event_args(
@@ -418,7 +452,6 @@ fn event_args(
         request.to_owned().into(),
         pass.probe.into(),
         JsonB(pass.verdicts.clone()).into(),
-        pass.ids.clone().into(),
     ]
 }
 
@@ -435,7 +468,6 @@ fn post_pass(
         voided: Voided::default(),
         probe: true,
         verdicts: json!({}),
-        ids: vec![],
     };
     if mode == OVERWRITE_ON_EXISTING {
         let sql = pipeline(&LIVE_EVENT_SOURCE, &[RESOLVE, CHECK, JUDGE], TO_OVERWRITE);
@@ -458,39 +490,59 @@ fn post_pass(
         args.probe = false;
         args.verdicts = verdicts;
     }
-    let stages = [RESOLVE, CHECK, JUDGE, POSTED];
-    let mut pass = with_plan(
+    let (mut pass, to_post) = with_plan(
         EVENT_SOURCE.shape,
-        &pipeline(&EVENT_SOURCE, &stages, ANSWERS),
+        &pipeline(&EVENT_SOURCE, &[RESOLVE, CHECK, JUDGE, POSTED], ANSWERS),
         &event_args(client_id, events, mode, &args, request),
         |rows| {
             let row = rows.first();
-            Pass {
+            let pass = Pass {
                 inserted: 0,
                 meant: row.get::<i64>(1).expect("meant").unwrap_or(0),
-                rated: row.get::<RawJsonb>(2).expect("rated").expect("rated"),
-                erred: row.get::<RawJsonb>(3).expect("erred").expect("erred"),
-                erred_count: row.get::<i64>(5).expect("erred count").unwrap_or(0),
+                rated: RawJsonb::from_value(json!([])),
+                erred: row.get::<RawJsonb>(2).expect("erred").expect("erred"),
+                erred_count: row.get::<i64>(4).expect("erred count").unwrap_or(0),
                 record_nos: row
-                    .get::<Vec<i64>>(4)
+                    .get::<Vec<i64>>(3)
                     .expect("record nos")
                     .unwrap_or_default(),
                 ids: vec![],
-            }
+            };
+            let to_post: Vec<RawValue> = (0..TO_POST.len())
+                .filter_map(|i| row.get::<RawValue>(5 + i).expect("to post"))
+                .collect();
+            (pass, to_post)
         },
     );
     if pass.meant > 0 {
-        args.ids = draw_ids("backout.usage_txn_txn_id_seq", pass.meant);
-        pass.rated = with_ids(&pass.rated, &args.ids);
-        pass.ids = args.ids.clone();
+        pass.ids = draw_ids("backout.usage_txn_txn_id_seq", pass.meant);
+        let column =
+            |name: &str| to_post[TO_POST.iter().position(|c| *c == name).expect(name)].as_arg();
+        pass.rated = read_value::<RawJsonb>(
+            RATED,
+            &[
+                events.as_arg(),
+                column("record_no"),
+                column("units_num"),
+                column("unit_price"),
+                column("overwrite_counter"),
+                pass.ids.clone().into(),
+                request.into(),
+            ],
+        )
+        .expect("rated");
         let insert = INSERT.replace(
             "{conflict}",
             "(client_id, reference_id, sequence_id) WHERE reference_id IS NOT NULL",
         );
         pass.inserted = with_plan(
-            EVENT_SOURCE.shape,
-            &pipeline(&EVENT_SOURCE, &stages, &insert),
-            &event_args(client_id, events, mode, &args, request),
+            PlanShape::Generic, // the rows are a document: a custom plan would copy it at every planning step
+            &format!("{} {insert}", posted_from_answer()),
+            &[client_id.into(), Option::<String>::None.into()]
+                .into_iter()
+                .chain(to_post.iter().map(RawValue::as_arg))
+                .chain([pass.ids.clone().into()])
+                .collect::<Vec<_>>(),
             |rows| rows.len() as i64,
         );
         balances::add_usage(
@@ -502,16 +554,15 @@ fn post_pass(
     (pass, args.voided.ids.len() as i64)
 }
 
-/// The rated events (in record order) with their ids (`id`, as text), in the same order.
-fn with_ids(rated: &RawJsonb, ids: &[i64]) -> RawJsonb {
-    read_value::<RawJsonb>(
-        "SELECT coalesce(pg_catalog.jsonb_agg(r.e || pg_catalog.jsonb_build_object('id', i.id::text) ORDER BY r.n), '[]')
-         FROM pg_catalog.jsonb_array_elements($1) WITH ORDINALITY AS r(e, n)
-         JOIN pg_catalog.unnest($2::bigint[]) WITH ORDINALITY AS i(id, n) ON i.n = r.n",
-        &[rated.as_arg(), ids.to_vec().into()],
-    )
-    .expect("rated")
-}
+/// The rated events, once their ids are drawn: each input event ($1) with its id (the k-th of $6 for the k-th
+/// event in record order; record_no, units, unit price and overwrite counter: $2..$5, TO_POST's arrays),
+/// total_charge, request_id ($7) and overwrite_counter, in record order.
+const RATED: &str = r#"
+    SELECT coalesce(pg_catalog.jsonb_agg(($1 -> CAST(x.record_no - 1 AS integer)) || pg_catalog.jsonb_build_object(
+                        'id', ($6::bigint[])[x.k]::text, 'total_charge', x.units_num * x.unit_price,
+                        'request_id', $7::text, 'overwrite_counter', x.overwrite_counter) ORDER BY x.record_no), '[]')
+    FROM (SELECT u.*, row_number() OVER (ORDER BY u.record_no) AS k
+          FROM unnest($2, $3, $4, $5) AS u(record_no, units_num, unit_price, overwrite_counter)) AS x"#;
 
 /// The rated events whose insert a concurrent post of the same pair pre-empted: their record numbers.
 fn pre_empted(client_id: i64, pass: &Pass) -> Vec<i64> {
