@@ -189,15 +189,26 @@ const CLOSE_INVOICES_AND_ADVANCE: &str = r#"
      WHERE i.client_id = $1 AND i.billing_batch_id = $2
        AND bp.client_id = $1 AND bp.acct_no = i.acct_no"#;
 
-/// Work items and per-account work units of the run's job schedule.
+/// The work item of the run's job schedule: its accounts billed (counted by a join: Citus runs a subquery in
+/// an INSERT's select list as a statement of its own, and sends its result over a connection).
+const RECORD_WORK_ITEM: &str = r#"
+    INSERT INTO backout.job_schedule_item (client_id, job_schedule_id, item_type, status, work_units)
+    SELECT $1, js.job_schedule_id, 'BILL_ACCOUNTS', 'COMPLETED', count(i.*)
+    FROM backout.job_schedule js
+    LEFT JOIN backout.invoice i ON i.client_id = js.client_id AND i.billing_batch_id = $2
+    WHERE js.client_id = $1 AND js.billing_batch_id = $2
+    GROUP BY js.job_schedule_id"#;
+
+/// Its per-account work units, under the item just written: a statement of its own (an INSERT that read the
+/// item from an INSERT in the same statement would be sent by Citus with the item's row to the nodes, and
+/// committed with two-phase commit).
 const RECORD_WORK_UNITS: &str = r#"
-    WITH item AS (
-        INSERT INTO backout.job_schedule_item (client_id, job_schedule_id, item_type, status, work_units)
-        SELECT $1, js.job_schedule_id, 'BILL_ACCOUNTS', 'COMPLETED',
-               (SELECT count(*) FROM backout.invoice WHERE client_id = $1 AND billing_batch_id = $2)
+    WITH item AS MATERIALIZED (
+        SELECT it.job_schedule_item_id
         FROM backout.job_schedule js
-        WHERE js.client_id = $1 AND js.billing_batch_id = $2
-        RETURNING job_schedule_item_id),
+        JOIN backout.job_schedule_item it
+          ON it.client_id = $1 AND it.job_schedule_id = js.job_schedule_id AND it.item_type = 'BILL_ACCOUNTS'
+        WHERE js.client_id = $1 AND js.billing_batch_id = $2),
     run_invoice AS MATERIALIZED (SELECT * FROM backout.invoice WHERE client_id = $1 AND billing_batch_id = $2)
     INSERT INTO backout.job_schedule_list (client_id, job_schedule_item_id, acct_no, status, payload)
     SELECT $1, item.job_schedule_item_id, i.acct_no, 'COMPLETED',
@@ -222,13 +233,14 @@ const COMPLETE_BATCH: &str = r#"
      WHERE b.client_id = $1 AND b.billing_batch_id = $2
     RETURNING accounts_billed, records_written, total_amount"#;
 
-const BILLING_STEPS: [&str; 7] = [
+const BILLING_STEPS: [&str; 8] = [
     OPEN_INVOICES,
     BILL_USAGE,
     TRUE_UPS,
     SNAPSHOT_BALANCES,
     SETTLE_BALANCES,
     CLOSE_INVOICES_AND_ADVANCE,
+    RECORD_WORK_ITEM,
     RECORD_WORK_UNITS,
 ];
 

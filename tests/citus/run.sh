@@ -132,7 +132,12 @@ for port in 9701 9702; do
     echo "$elsewhere" | cut -c1-300 | head -10
     fail "worker $port sent $(echo "$elsewhere" | wc -l) command(s) to another node"
   fi
-  echo "ok: worker $port sent no command to another node ($(grep -ac 'NOTICE:  executing the command locally' "$CITUS_DIR/$port.log") statements run locally)"
+  # nor a two-phase commit with itself (an INSERT reading another CTE's rows opens a connection to its own node)
+  if grep -aq "NOTICE:  issuing PREPARE TRANSACTION" "$CITUS_DIR/$port.log"; then
+    grep -a -B40 "NOTICE:  issuing PREPARE TRANSACTION" "$CITUS_DIR/$port.log" | grep -a "CONTEXT\|STATEMENT" | tail -3 | cut -c1-300
+    fail "worker $port committed a transaction with two-phase commit"
+  fi
+  echo "ok: worker $port sent no command to another node and prepared no transaction ($(grep -ac 'NOTICE:  executing the command locally' "$CITUS_DIR/$port.log") statements run locally)"
 done
 # each batch ran on its client's worker, and only there (pg_backout.log_run's lines in the workers' logs)
 while read -r _ id client; do
