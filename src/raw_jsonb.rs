@@ -1,4 +1,5 @@
-//! A `jsonb` argument passed through untouched.  pgrx's `JsonB` turns the value into text and parses it
+//! A `jsonb` argument passed through untouched (and any array value handed from one statement to the next,
+//! `RawValue`).  pgrx's `JsonB` turns the value into text and parses it
 //! into a `serde_json::Value`; the operations only hand the document on to SQL, so they take it as is.
 use pgrx::callconv::{Arg, ArgAbi};
 use pgrx::prelude::*;
