@@ -151,13 +151,19 @@ pub static BATCH_TIMEOUT_MS: pgrx::guc::GucSetting<i32> =
 // Claim
 
 /// One SELECT per kind (`{kind}` = its index in the registry, `{name}`, `{table}`, `{id}` = its id
-/// column, `{request}`, `{user}`, `{counts}` = its `Shown`), as a UNION ALL.  Table and column names are
-/// constants of the registry, never user input.
+/// column, `{request}`, `{user}`, `{counts}` = its `Shown`; `{table_here}`: its rows on this node's shards,
+/// `citus::on_this_node`), as a UNION ALL.  Table and column names are constants of the registry, never user
+/// input.
 fn over_kinds(select: &str) -> String {
     kinds()
         .iter()
         .enumerate()
         .map(|(i, k)| {
+            let select = if select.contains("{table_here}") {
+                select.replace("{table_here}", &crate::citus::on_this_node(k.table))
+            } else {
+                select.to_owned()
+            };
             select
                 .replace("{kind}", &i.to_string())
                 .replace("{name}", k.name)
@@ -177,8 +183,9 @@ fn over_kinds(select: &str) -> String {
 /// guards data asks every node.
 pub fn processing_sql(here_only: bool) -> String {
     over_kinds(&format!(
-        "SELECT '{{name}} ' || {{id}} FROM {{table}}
+        "SELECT '{{name}} ' || {{id}} FROM {}
          WHERE status = 'PROCESSING' AND ($1::bigint IS NULL OR client_id = $1){}",
+        if here_only { "{table_here}" } else { "{table}" },
         if here_only {
             local_clients_filter(&crate::citus::local_clients())
         } else {
@@ -242,7 +249,7 @@ pub fn prune_ctes() -> Vec<(String, String)> {
 fn queue_sql(local: &Option<Vec<i64>>) -> String {
     over_kinds(&format!(
         "SELECT {{kind}} AS kind, client_id, {{id}} AS batch_id, queue_seq, next_attempt_at
-         FROM {{table}} WHERE status = 'PROCESSING'{}",
+         FROM {{table_here}} WHERE status = 'PROCESSING'{}",
         local_clients_filter(local)
     ))
 }

@@ -59,6 +59,33 @@ pub fn local_clients() -> Option<Vec<i64>> {
     )
 }
 
+/// The rows of `table` on this node's shards, as a relation to read from: the shard tables themselves, read as
+/// tables (`(SELECT * FROM shard UNION ALL ...) AS table`), so that a runner's look at its node's queue is a
+/// local statement (as a distributed query over several shards, Citus reads them over connections to the node
+/// itself, and the claim that follows must then use those connections).  The table itself without Citus,
+/// before `backout.distribute()`, or on a node that holds none of its shards.
+pub fn on_this_node(table: &str) -> String {
+    if !present() {
+        return table.to_owned();
+    }
+    let shards = crate::reply::read_value::<String>(
+        "SELECT string_agg(pg_catalog.format('SELECT * FROM %s', shard_name(s.logicalrelid, s.shardid)), ' UNION ALL '
+                           ORDER BY s.shardid)
+         FROM pg_dist_shard s
+         WHERE s.logicalrelid = $1::regclass
+           AND EXISTS (SELECT FROM pg_dist_placement p
+                       WHERE p.shardid = s.shardid AND p.groupid = (SELECT groupid FROM pg_dist_local_group))",
+        &[table.into()],
+    );
+    match shards {
+        Some(union) if !union.is_empty() => {
+            let alias = table.rsplit('.').next().unwrap_or(table);
+            format!("({union}) AS {alias}")
+        }
+        _ => table.to_owned(),
+    }
+}
+
 /// The statement with its parameters written in as constants (`'value'::type`): Citus sends a statement that
 /// joins, aggregates or inserts from a query to the client's shard alone only when the client is a constant;
 /// with a parameter there it plans the statement on every shard, on every node.  Values are written by their

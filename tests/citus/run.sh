@@ -115,29 +115,30 @@ for port in 9701 9702; do
     grep -aE " (ERROR|PANIC):  " "$CITUS_DIR/$port.log" | tail -20; fail "errors in the log of worker $port"
   fi
 done
-# A worker never sends a command to another node: no statement on another node's shard, no intermediate result
-# copied there, no transaction there (so no two-phase commit).  Each "issuing" line is matched with its
-# destination ("DETAIL:  on server postgres@localhost:<port>") by process id; the only commands allowed to go
-# elsewhere are those of Citus's own maintenance daemon (distributed deadlock detection, recovery of prepared
-# transactions).
+# A worker never sends a command over a connection, to another node or to itself: every statement of a call or
+# a batch runs by Citus's local execution on the worker's own shards (no statement on another node's shard, no
+# intermediate result copied anywhere, no transaction elsewhere, so no two-phase commit).  Each "issuing" line
+# is matched with its destination ("DETAIL:  on server postgres@localhost:<port>") by process id; the only
+# commands allowed are those of Citus's own maintenance daemon (distributed deadlock detection, recovery of
+# prepared transactions).
 for port in 9701 9702; do
   elsewhere="$(awk -v me="localhost:$port " '
       { if (match($0, /\[[0-9]+\]/)) pid = substr($0, RSTART, RLENGTH); else next }
       /NOTICE:  issuing/ { cmd[pid] = $0; next }
       /DETAIL:  on server/ && (pid in cmd) {
-        if (index($0, me) == 0 && cmd[pid] !~ /issuing (SELECT waiting_pid|SELECT gid FROM pg_prepared_xacts)/) print cmd[pid]
+        if (cmd[pid] !~ /issuing (SELECT waiting_pid|SELECT gid FROM pg_prepared_xacts)/) print cmd[pid] " -> " (index($0, me) ? "itself" : substr($0, index($0, "on server")))
         delete cmd[pid]
       }' "$CITUS_DIR/$port.log")"
   if [ -n "$elsewhere" ]; then
     echo "$elsewhere" | cut -c1-300 | head -10
-    fail "worker $port sent $(echo "$elsewhere" | wc -l) command(s) to another node"
+    fail "worker $port sent $(echo "$elsewhere" | wc -l) command(s) over a connection"
   fi
   # nor a two-phase commit with itself (an INSERT reading another CTE's rows opens a connection to its own node)
   if grep -aq "NOTICE:  issuing PREPARE TRANSACTION" "$CITUS_DIR/$port.log"; then
     grep -a -B40 "NOTICE:  issuing PREPARE TRANSACTION" "$CITUS_DIR/$port.log" | grep -a "CONTEXT\|STATEMENT" | tail -3 | cut -c1-300
     fail "worker $port committed a transaction with two-phase commit"
   fi
-  echo "ok: worker $port sent no command to another node and prepared no transaction ($(grep -ac 'NOTICE:  executing the command locally' "$CITUS_DIR/$port.log") statements run locally)"
+  echo "ok: worker $port sent no command over a connection and prepared no transaction ($(grep -ac 'NOTICE:  executing the command locally' "$CITUS_DIR/$port.log") statements run locally)"
 done
 # each batch ran on its client's worker, and only there (pg_backout.log_run's lines in the workers' logs)
 while read -r _ id client; do
