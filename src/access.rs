@@ -208,6 +208,24 @@ pub fn may_file_under(client_id: i64) -> bool {
         .unwrap_or(false)
 }
 
+/// A status read (`function`): the batch id (`id_name`) and the client required, the caller's entitlement to
+/// read the client checked first (a refusal recorded), and a client it may not read answered as an unknown
+/// batch of `kind`, as a batch id the client does not have is; then `read`.
+pub fn read_batch_status<T>(
+    kind: &str,
+    function: &str,
+    (id_name, batch_id): (&str, Option<pgrx::Uuid>),
+    client_id: Option<i64>,
+    read: impl FnOnce(pgrx::Uuid, i64) -> crate::reply::Outcome<T>,
+) -> crate::reply::Outcome<T> {
+    let (id, client) = crate::reply::required_batch_key(batch_id, id_name, client_id)?;
+    if check_entitled(client, Level::Reader, function) {
+        read(id, client)
+    } else {
+        Err(crate::reply::unknown_batch(kind, id, client))
+    }
+}
+
 /// Entitled, or refused (and recorded).
 pub fn check_entitled(client_id: i64, level: Level, function: &str) -> bool {
     let ok = entitled(client_id, level);

@@ -9,7 +9,7 @@ use crate::access::{self, as_owner, require_client, Level};
 use crate::balances::{BUCKET_DELTAS, SUBTRACT_GONE};
 use crate::batches::{Batch, Kind, Shown};
 use crate::ingest::file_name_problem;
-use crate::reply::{first_value, required, required_batch_key, Outcome, PlanShape, Rejection};
+use crate::reply::{first_value, required, Outcome, PlanShape, Rejection};
 use crate::reversal::{self, Reversed, Target};
 use crate::{locks, worker};
 use pgrx::prelude::*;
@@ -406,18 +406,12 @@ fn get_usage_file_txns_backout_status(
     ),
 > {
     crate::access::as_api(|| {
-        let found = required_batch_key(backout_batch_id, "backout_batch_id", client_id).and_then(
-            |(id, client)| {
-                if access::check_entitled(
-                    client,
-                    Level::Reader,
-                    "get_usage_file_txns_backout_status",
-                ) {
-                    read_status(id, client)
-                } else {
-                    Err(unknown_batch(id, client))
-                }
-            },
+        let found = access::read_batch_status(
+            KIND.name,
+            "get_usage_file_txns_backout_status",
+            ("backout_batch_id", backout_batch_id),
+            client_id,
+            read_status,
         );
         TableIterator::once(match found {
             Ok(row) => row,
@@ -458,13 +452,6 @@ type StatusRow = (
     Option<i64>,
 );
 
-fn unknown_batch(batch_id: Uuid, client_id: i64) -> Rejection {
-    Rejection::new(
-        crate::reply::NOT_FOUND,
-        format!("backout batch {batch_id} does not exist for client {client_id}"),
-    )
-}
-
 fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
     let row = Spi::connect(|spi| {
         let rows = spi
@@ -498,7 +485,7 @@ fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
             r.get::<i64>(12).expect("accounts_reset"),
         ))
     });
-    let row = row.ok_or_else(|| unknown_batch(batch_id, client_id))?;
+    let row = row.ok_or_else(|| crate::reply::unknown_batch(KIND.name, batch_id, client_id))?;
     if row.4 == "PROCESSING" {
         worker::start_runner_if_idle();
     }

@@ -52,6 +52,15 @@ pub fn required_batch_key(
     ))
 }
 
+/// The answer for a batch id its client does not have (or that the caller may not read): `kind` names the
+/// batch ("undo", "backout", "reset").
+pub fn unknown_batch(kind: &str, batch_id: pgrx::Uuid, client_id: i64) -> Rejection {
+    Rejection::new(
+        NOT_FOUND,
+        format!("{kind} batch {batch_id} does not exist for client {client_id}"),
+    )
+}
+
 /// A `user_id` a caller gave (undo, backout, reset): 1 to 100 characters, not blank, no invisible
 /// character.
 pub fn check_user_id(user: &str) -> Outcome<()> {

@@ -6,7 +6,7 @@
 use crate::access::{self, as_owner, require_client, Level};
 use crate::batches::{holds_nothing, Batch, Kind, Shown, SYSTEM_ERROR};
 use crate::billing::parse_billing_date;
-use crate::reply::{first_value, required, required_batch_key, Outcome, Rejection, NOT_FOUND};
+use crate::reply::{first_value, required, Outcome, Rejection};
 use crate::reversal::{self, Target};
 use crate::{locks, worker};
 use pgrx::prelude::*;
@@ -192,13 +192,13 @@ fn get_undo_job_schedule_status(
     ),
 > {
     crate::access::as_api(|| {
-        let found = required_batch_key(batch_id, "batch_id", client_id).and_then(|(id, client)| {
-            if access::check_entitled(client, Level::Reader, "get_undo_job_schedule_status") {
-                read_status(id, client)
-            } else {
-                Err(unknown_batch(id, client))
-            }
-        });
+        let found = access::read_batch_status(
+            KIND.name,
+            "get_undo_job_schedule_status",
+            ("batch_id", batch_id),
+            client_id,
+            read_status,
+        );
         TableIterator::once(match found {
             Ok(row) => row,
             Err(r) => (
@@ -221,13 +221,6 @@ type StatusRow = (
     Option<String>,
     Option<i64>,
 );
-
-fn unknown_batch(batch_id: Uuid, client_id: i64) -> Rejection {
-    Rejection::new(
-        NOT_FOUND,
-        format!("undo batch {batch_id} does not exist for client {client_id}"),
-    )
-}
 
 fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
     let row = Spi::connect(|spi| {
@@ -252,7 +245,7 @@ fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
             Some(client_id),
         ))
     });
-    let row = row.ok_or_else(|| unknown_batch(batch_id, client_id))?;
+    let row = row.ok_or_else(|| crate::reply::unknown_batch(KIND.name, batch_id, client_id))?;
     if row.1 == "PROCESSING" {
         worker::start_runner_if_idle();
     }

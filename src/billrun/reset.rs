@@ -16,10 +16,7 @@ use crate::query::field::lines;
 use crate::query::sql::{condition, Params};
 use crate::query::{self, tree, Node};
 use crate::raw_jsonb::RawJsonb;
-use crate::reply::{
-    first_value, read_value, required_batch_key, with_plan, Outcome, PlanShape, Rejection,
-    NOT_FOUND,
-};
+use crate::reply::{first_value, read_value, with_plan, Outcome, PlanShape, Rejection};
 use crate::{locks, worker};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -401,19 +398,12 @@ fn read_status(batch_id: Uuid, client_id: i64) -> Outcome<StatusRow> {
             Some(client_id),
         ))
     })
-    .ok_or_else(|| unknown_batch(batch_id, client_id))
+    .ok_or_else(|| crate::reply::unknown_batch(KIND.name, batch_id, client_id))
     .inspect(|row| {
         if row.1 == "PROCESSING" {
             worker::start_runner_if_idle();
         }
     })
-}
-
-fn unknown_batch(batch_id: Uuid, client_id: i64) -> Rejection {
-    Rejection::new(
-        NOT_FOUND,
-        format!("reset batch {batch_id} does not exist for client {client_id}"),
-    )
 }
 
 /// The status of a reset of this client.  Another client's batch id reads as unknown.
@@ -438,14 +428,12 @@ fn get_reset_lines_status(
     ),
 > {
     crate::access::as_api(|| {
-        let found = required_batch_key(reset_batch_id, "reset_batch_id", client_id).and_then(
-            |(id, client)| {
-                if access::check_entitled(client, Level::Reader, "get_reset_lines_status") {
-                    read_status(id, client)
-                } else {
-                    Err(unknown_batch(id, client))
-                }
-            },
+        let found = access::read_batch_status(
+            KIND.name,
+            "get_reset_lines_status",
+            ("reset_batch_id", reset_batch_id),
+            client_id,
+            read_status,
         );
         TableIterator::once(match found {
             Ok(row) => row,
